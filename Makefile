@@ -1,0 +1,45 @@
+# Soragate: every target installs what it needs into .venv first (once; re-run when pyproject.toml changes).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CONFIG ?= hw_configs/loopback.yaml
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba_cache
+
+.PHONY: all install run test validate bench lint clean help
+
+help:
+	@echo "make run       install, then run the loopback demo end to end ($(CONFIG))"
+	@echo "make test      install, then run the test suite"
+	@echo "make validate  long statistical sweeps (BLER / detection curves)"
+	@echo "make bench     real-time factors and throughputs"
+	@echo "make lint      ruff"
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) tools/link_soapysdr.py || true
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m gateway run --config $(CONFIG)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" -n 2 --timeout=600
+
+validate: $(STAMP)
+	$(PY) -m pytest -q -m slow -s -n 2 --timeout=3600
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(PY) -m ruff check gateway phy mac radio_drivers tests bench tools
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .benchmarks

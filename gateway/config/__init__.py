@@ -1,0 +1,84 @@
+"""Soragate configuration: YAML profiles (hw_configs/*.yaml) validated into frozen dataclasses.
+
+    from gateway.config import load_config
+    cfg = load_config("hw_configs/loopback.yaml")
+    cfg.cell.n_rb_dl, cfg.cell.pci, cfg.radio.driver
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._schema import ConfigError, describe_section, option, parse_section
+from .cell import CellConfig
+from .channel import ChannelConfig
+from .link import LinkConfig
+from .radio import RadioConfig
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "CellConfig",
+    "ChannelConfig",
+    "LinkConfig",
+    "RadioConfig",
+    "load_config",
+    "config_from_dict",
+    "describe_section",
+    "option",
+    "parse_section",
+]
+
+# section name -> dataclass; one module per section owns its keys and rules
+SECTIONS: dict[str, type] = {
+    "cell": CellConfig,
+    "channel": ChannelConfig,
+    "link": LinkConfig,
+    "radio": RadioConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole validated profile; `source` is the file it came from (or '<dict>')."""
+
+    cell: CellConfig = field(default_factory=CellConfig)
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+    link: LinkConfig = field(default_factory=LinkConfig)
+    radio: RadioConfig = field(default_factory=RadioConfig)
+    name: str = "unnamed"
+    source: str = "<dict>"
+
+
+def config_from_dict(data: dict[str, Any] | None, source: str = "<dict>") -> Config:
+    """Validate a parsed profile; raises ConfigError naming the offending key."""
+    data = dict(data or {})
+    name = data.pop("name", Path(source).stem if source != "<dict>" else "unnamed")
+    if not isinstance(name, str):
+        raise ConfigError(f"name: expected a string, got {name!r}")
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section; allowed sections are: name, {', '.join(SECTIONS)}")
+    sections = {key: parse_section(cls, data.get(key), key) for key, cls in SECTIONS.items()}
+    return Config(**sections, name=name, source=source)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML profile; errors name the file and the key."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist (profiles live in hw_configs/)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (cell:, radio:, ...)")
+    try:
+        return config_from_dict(data, source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
