@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	@bash tools/install_soapysdr.sh || true
 	@$(PY) tools/link_soapysdr.py || true
 	@touch $(STAMP)
 

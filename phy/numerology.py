@@ -7,7 +7,7 @@ Subframe = 2 slots x 7 OFDM symbols; Ts = 1/(15000*2048) s; N_CP = 160 Ts for sy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class Numerology:
         return 10 * self.samples_per_subframe
 
 
-@lru_cache(maxsize=None)
+@cache
 def numerology(n_rb: int) -> Numerology:
     """Numerology for N_RB_DL in {6, 15, 25, 50, 75, 100} (FFT 128 ... 2048, 1.92 ... 30.72 Msps)."""
     if n_rb not in _FFT_SIZE:

@@ -17,7 +17,9 @@ from ._schema import ConfigError, describe_section, option, parse_section
 from .cell import CellConfig
 from .channel import ChannelConfig
 from .link import LinkConfig
+from .orbit import OrbitConfig
 from .radio import RadioConfig
+from .system_info import SystemInfoConfig
 
 __all__ = [
     "Config",
@@ -25,6 +27,8 @@ __all__ = [
     "CellConfig",
     "ChannelConfig",
     "LinkConfig",
+    "OrbitConfig",
+    "SystemInfoConfig",
     "RadioConfig",
     "load_config",
     "config_from_dict",
@@ -38,7 +42,9 @@ SECTIONS: dict[str, type] = {
     "cell": CellConfig,
     "channel": ChannelConfig,
     "link": LinkConfig,
+    "orbit": OrbitConfig,
     "radio": RadioConfig,
+    "system_info": SystemInfoConfig,
 }
 
 
@@ -49,7 +55,9 @@ class Config:
     cell: CellConfig = field(default_factory=CellConfig)
     channel: ChannelConfig = field(default_factory=ChannelConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
+    orbit: OrbitConfig = field(default_factory=OrbitConfig)
     radio: RadioConfig = field(default_factory=RadioConfig)
+    system_info: SystemInfoConfig = field(default_factory=SystemInfoConfig)
     name: str = "unnamed"
     source: str = "<dict>"
 

@@ -1,0 +1,150 @@
+"""The `system_info:` section: what SIB1/SIB2 broadcast (PLMN list, TAC, cell identity, ...).
+
+PLMNs are written "MCC-MNC" with a 3-digit MCC and a 2- or 3-digit MNC ("440-10", "310-410"); the
+dash keeps the MNC's length explicit ("001-01" and "001-001" are different networks, TS 23.003 2.2).
+`mode: normal` broadcasts only the host `plmn`; `mode: disaster_roaming` broadcasts the host followed
+by every `partner_plmns` entry, at most 6 in all (TS 36.331 maxPLMN-r11 = 6 in SIB1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ._schema import ConfigError, option
+
+__all__ = ["Plmn", "SystemInfoConfig", "parse_plmn", "MAX_PLMNS"]
+
+MAX_PLMNS = 6  # TS 36.331 SIB1 plmn-IdentityList SIZE (1..6)
+_PLMN_RE = re.compile(r"^(\d{3})-(\d{2,3})$")
+
+
+class Plmn(NamedTuple):
+    """A PLMN identity: MCC and MNC as digit strings (TS 23.003 2.2, TS 36.331 PLMN-Identity)."""
+
+    mcc: str
+    mnc: str
+
+    def __str__(self) -> str:
+        return f"{self.mcc}-{self.mnc}"
+
+
+def parse_plmn(text: Any, key: str = "plmn") -> Plmn:
+    """'440-10' -> Plmn('440', '10'); raises ConfigError naming `key` on any other shape."""
+    if not isinstance(text, str) or not _PLMN_RE.match(text.strip()):
+        raise ConfigError(
+            f"{key}: {text!r} is not a PLMN; write it as \"MCC-MNC\" with a 3-digit MCC and a 2- or "
+            f"3-digit MNC, e.g. \"440-10\" (quote it in YAML)"
+        )
+    mcc, mnc = _PLMN_RE.match(text.strip()).groups()
+    return Plmn(mcc, mnc)
+
+
+def _parse_plmn_str(value: Any, key: str) -> str:
+    return str(parse_plmn(value, key))
+
+
+def _parse_plmn_list(value: Any, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{key}: expected a list of \"MCC-MNC\" strings, got {value!r}")
+    return tuple(str(parse_plmn(v, f"{key}[{i}]")) for i, v in enumerate(value))
+
+
+# TS 36.331 SIB2 timeAlignmentTimerCommon values
+_TA_TIMERS = ("sf500", "sf750", "sf1280", "sf1920", "sf2560", "sf5120", "sf10240", "infinity")
+
+
+@dataclass(frozen=True)
+class SystemInfoConfig:
+    """System-information contents: SIB1 identity and scheduling, SIB2 common radio settings."""
+
+    # --- SIB1: identity (TS 36.331 SystemInformationBlockType1) -------------------------------------
+    mode: str = option("normal", allowed=("normal", "disaster_roaming"),
+                       doc="normal: broadcast the host PLMN only; disaster_roaming: host + partner PLMNs")
+    plmn: str = option("001-01", parse=_parse_plmn_str, doc="host PLMN \"MCC-MNC\" (001-01 = test network)")
+    partner_plmns: tuple[str, ...] = option((), parse=_parse_plmn_list,
+                                            doc="partner PLMNs broadcast in disaster_roaming mode (<= 5)")
+    cell_reserved_for_operator_use: bool = option(False, doc="SIB1 cellReservedForOperatorUse for every PLMN")
+    cell_identity: int = option(0x101, range=(0, 2**28 - 1), doc="28-bit E-UTRAN cell identity")
+    tac: int = option(1, range=(0, 65535), doc="tracking area code (16 bits)")
+    # Satellite service links arrive weak (RSRP around -120 dBm at the beam edge): the lowest allowed
+    # Qrxlevmin lets a handset camp wherever it can decode the cell (TS 36.304 5.2.3.2 S criterion).
+    q_rx_lev_min_dbm: int = option(-140, range=(-140, -44),
+                                   doc="Qrxlevmin in dBm, even values (q-RxLevMin = value/2, TS 36.331)")
+    # --- SIB1: scheduling of the SI message carrying SIB2 (TS 36.331 5.2.3) ----------------------------
+    si_periodicity_rf: int = option(16, allowed=(8, 16, 32, 64, 128, 256, 512),
+                                    doc="SI message period T in radio frames")
+    si_window_ms: int = option(20, allowed=(1, 2, 5, 10, 15, 20, 40), doc="SI window length w in subframes")
+    si_transmissions: int = option(4, range=(1, 40),
+                                   doc="subframes of each SI window that carry the SI message (repetitions)")
+    system_info_value_tag: int = option(0, range=(0, 31), doc="bump when SIB contents change")
+    # --- SIB2: radioResourceConfigCommon (values after srsRAN's sib.conf example) ----------------------
+    preamble_initial_received_target_power_dbm: int = option(
+        -104, range=(-120, -90), doc="PRACH preambleInitialReceivedTargetPower, even dBm")
+    root_sequence_index: int = option(128, range=(0, 837), doc="PRACH logical root sequence index")
+    prach_config_index: int = option(3, range=(0, 63), doc="PRACH configuration index (TS 36.211 5.7.1)")
+    zero_correlation_zone_config: int = option(5, range=(0, 15), doc="PRACH N_CS configuration")
+    prach_freq_offset: int = option(2, range=(0, 94), doc="PRACH n_PRBoffset^RA (<= N_RB_UL - 6)")
+    high_speed_flag: bool = option(False, doc="PRACH restricted set (high Doppler)")
+    reference_signal_power_dbm: int = option(0, range=(-60, 50), doc="CRS EPRE in dBm (pathloss reference)")
+    p_b: int | None = option(None, range=(0, 3),
+                             doc="PDSCH P_B (TS 36.213 Table 5.2-1); default 0 for 1 port, 1 for 2 ports")
+    p0_nominal_pusch_dbm: int = option(-85, range=(-126, 24), doc="p0-NominalPUSCH")
+    p0_nominal_pucch_dbm: int = option(-107, range=(-127, -96), doc="p0-NominalPUCCH")
+    default_paging_cycle_rf: int = option(32, allowed=(32, 64, 128, 256), doc="defaultPagingCycle in frames")
+    additional_spectrum_emission: int = option(1, range=(1, 32),
+                                               doc="freqInfo additionalSpectrumEmission (NS_xx)")
+    time_alignment_timer: str = option("infinity", allowed=_TA_TIMERS, doc="timeAlignmentTimerCommon")
+
+    @property
+    def host_plmn(self) -> Plmn:
+        return parse_plmn(self.plmn)
+
+    @property
+    def plmn_list(self) -> tuple[Plmn, ...]:
+        """The PLMNs SIB1 broadcasts, in order: the host first (its TAC/cell identity are the cell's)."""
+        if self.mode == "disaster_roaming":
+            return (self.host_plmn, *(parse_plmn(p) for p in self.partner_plmns))
+        return (self.host_plmn,)
+
+    def check(self, section: str = "system_info") -> None:
+        """Cross-field rules: PLMN count and duplicates, even dBm values, SI window inside the period."""
+        if self.mode == "disaster_roaming" and not self.partner_plmns:
+            raise ConfigError(
+                f"{section}.partner_plmns: mode disaster_roaming needs at least one partner PLMN "
+                f"(e.g. [\"440-50\", \"440-20\"])"
+            )
+        if 1 + len(self.partner_plmns) > MAX_PLMNS:
+            raise ConfigError(
+                f"{section}.partner_plmns: {len(self.partner_plmns)} partners + the host = "
+                f"{1 + len(self.partner_plmns)} PLMNs; SIB1 carries at most {MAX_PLMNS} "
+                f"(keep <= {MAX_PLMNS - 1} partners)"
+            )
+        all_plmns = (self.plmn, *self.partner_plmns)
+        dup = sorted({p for p in all_plmns if all_plmns.count(p) > 1})
+        if dup:
+            raise ConfigError(f"{section}.partner_plmns: PLMN {dup[0]} is listed twice (the host counts too)")
+        if self.q_rx_lev_min_dbm % 2:
+            raise ConfigError(
+                f"{section}.q_rx_lev_min_dbm: {self.q_rx_lev_min_dbm} is odd; SIB1 q-RxLevMin has 2 dB "
+                f"steps, use {self.q_rx_lev_min_dbm - 1} or {self.q_rx_lev_min_dbm + 1}"
+            )
+        if self.preamble_initial_received_target_power_dbm % 2:
+            raise ConfigError(
+                f"{section}.preamble_initial_received_target_power_dbm: "
+                f"{self.preamble_initial_received_target_power_dbm} is odd; the IE has 2 dB steps (-120..-90)"
+            )
+        # TS 36.331 5.2.3: one SI message (SIB2) -> its window [0, w) must fit inside the period 10*T
+        if self.si_window_ms > 10 * self.si_periodicity_rf:
+            raise ConfigError(
+                f"{section}.si_window_ms: a {self.si_window_ms} ms window does not fit in a "
+                f"{self.si_periodicity_rf}-frame SI period"
+            )
+        if self.si_transmissions > self.si_window_ms:
+            raise ConfigError(
+                f"{section}.si_transmissions: {self.si_transmissions} repetitions do not fit in a "
+                f"{self.si_window_ms} ms SI window; use <= {self.si_window_ms}"
+            )

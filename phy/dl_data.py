@@ -1,0 +1,104 @@
+"""Downlink data content of one subframe: PDCCH, PDSCH and PHICH added onto the broadcast grid of
+phy.downlink.build_subframe (TS 36.211 6.3-6.4, 6.8, 6.9; TS 36.212 5.3.2, 5.3.3; TS 36.213 7.1, 9.1).
+
+The scheduler (mac/) decides, per TTI, a list of `DlAssignment`s (a DCI, the RNTI, the PDCCH
+candidate and, for a downlink assignment, the transport block) and the PHICH values; `add_dl_data`
+encodes them onto the grid. Re-modulate with phy.ofdm.ofdm_modulate afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .channels.pdcch import PdcchTx, pdcch_map
+from .channels.pdsch import N_SOFT_DEFAULT, PdschGrant, grant_from_dci, pdsch_map, pdsch_re_indices
+from .channels.phich import PhichTx, phich_map
+from .dci import Dci, Dci0, Dci1, Dci1A, Dci1APdcchOrder, dci_pack
+from .regs import control_regs
+
+__all__ = ["DlAssignment", "PhichTx", "add_dl_data", "is_common_rnti"]
+
+SI_RNTI, P_RNTI = 0xFFFF, 0xFFFE
+RA_RNTI_MAX = 10  # FDD RA-RNTI = 1 + t_id (TS 36.321 5.1.4)
+
+
+def is_common_rnti(rnti: int) -> bool:
+    """SI-RNTI, P-RNTI or an FDD RA-RNTI (1..10): the DCI goes in the common search space and uses
+    the common-RNTI field meanings of format 1A (TS 36.212 5.3.3.1.3)."""
+    return rnti in (SI_RNTI, P_RNTI) or 1 <= rnti <= RA_RNTI_MAX
+
+
+@dataclass(frozen=True)
+class DlAssignment:
+    """One PDCCH of a subframe and, for formats 1/1A, its PDSCH.
+
+    dci: a phy.dci dataclass; rnti: the RNTI masking its CRC (and scrambling the PDSCH);
+    aggregation, first_cce: the PDCCH candidate (phy.search_space); tb_bits: (TBS,) uint8 transport
+    block for a downlink assignment, None for a format 0 grant or a PDCCH order; tbs_first: the
+    first transmission's TBS for a retransmission with I_MCS 29..31.
+    """
+
+    dci: Dci
+    rnti: int
+    aggregation: int
+    first_cce: int
+    tb_bits: np.ndarray | None = None
+    tbs_first: int | None = None
+
+
+def add_dl_data(
+    grid: np.ndarray,
+    cell,
+    sfn: int,
+    subframe: int,
+    assignments: Sequence[DlAssignment],
+    phich: Sequence[PhichTx] = (),
+    n_soft: int | None = N_SOFT_DEFAULT,
+) -> np.ndarray:
+    """Add PDCCHs, PDSCHs and PHICHs to `grid` (n_ports, 14, 12 n_rb) complex64 in place; returns it.
+
+    cell: any object with CellConfig's attributes (n_rb_dl, pci, n_ports, n_ctrl_symbols,
+    phich_duration, phich_resource). PDSCH allocations must not overlap (checked).
+    sfn is accepted for symmetry with build_subframe (no data-channel quantity depends on it in FDD).
+    """
+    if not 0 <= sfn <= 1023:
+        raise ValueError(f"sfn must be 0..1023, got {sfn}")
+    n_rb, n_id_cell = int(cell.n_rb_dl), int(cell.pci)
+    if grid.shape != (int(cell.n_ports), 14, 12 * n_rb):
+        raise ValueError(f"grid must be ({cell.n_ports}, 14, {12 * n_rb}), got {grid.shape}")
+    regs = control_regs(cell, subframe)
+    pdcchs: list[PdcchTx] = []
+    grants: list[tuple[PdschGrant, np.ndarray]] = []
+    for a in assignments:
+        common = is_common_rnti(a.rnti)
+        payload = dci_pack(a.dci, n_rb, rnti_kind="common" if common else "c")
+        pdcchs.append(PdcchTx(payload, a.rnti, a.aggregation, a.first_cce))
+        if isinstance(a.dci, (Dci1, Dci1A)):
+            if a.tb_bits is None:
+                raise ValueError(f"a format 1/1A assignment for RNTI {a.rnti:#06x} needs tb_bits")
+            grants.append(
+                (grant_from_dci(a.dci, n_rb, a.rnti, common=common, tbs_first=a.tbs_first), a.tb_bits)
+            )
+        elif isinstance(a.dci, (Dci0, Dci1APdcchOrder)):
+            if a.tb_bits is not None:
+                raise ValueError("a format 0 grant or PDCCH order carries no transport block")
+        else:
+            raise TypeError(
+                f"unsupported DCI {type(a.dci).__name__} (format 1C grants need TBS Table 7.1.7.2.3-1)"
+            )
+    used = np.zeros((14, 12 * n_rb), dtype=bool)
+    for grant, _ in grants:
+        l_re, k_re = pdsch_re_indices(
+            grant.prbs, n_rb, n_id_cell, int(cell.n_ports), int(cell.n_ctrl_symbols), subframe
+        )
+        if used[l_re, k_re].any():
+            raise ValueError(f"PDSCH allocations overlap (RNTI {grant.rnti:#06x})")
+        used[l_re, k_re] = True
+    pdcch_map(grid, pdcchs, regs, n_id_cell, subframe)
+    phich_map(grid, phich, regs, n_id_cell, subframe)
+    for grant, tb in grants:
+        pdsch_map(grid, tb, grant, n_id_cell, int(cell.n_ctrl_symbols), subframe, n_soft=n_soft)
+    return grid

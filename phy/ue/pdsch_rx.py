@@ -1,0 +1,75 @@
+"""Handset PDSCH reception: from a DCI found on the PDCCH to a checked transport block
+(TS 36.213 7.1, TS 36.211 6.3/6.4 inverse, TS 36.212 5.3.2 inverse).
+
+`receive_pdsch` demodulates one assignment (max-log LLRs, HARQ soft combining, turbo decoding,
+CRC24A); `decode_subframe` runs the whole handset chain on one received subframe grid: CRS channel
+estimate (phy.ue.chest), PDCCH blind decoding (phy.ue.pdcch_rx), then every downlink assignment found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..channels.pdsch import N_SOFT_DEFAULT, DlschResult, PdschGrant, dlsch_decode, grant_from_dci, pdsch_llr
+from ..dci import Dci1, Dci1A
+from .chest import estimate_channel
+from .pdcch_rx import P_RNTI, RA_RNTIS, SI_RNTI, FoundDci, blind_decode
+
+__all__ = ["ReceivedTb", "receive_pdsch", "decode_subframe"]
+
+
+@dataclass
+class ReceivedTb:
+    """One decoded downlink assignment: the DCI found, the grant it gives and the DL-SCH result."""
+
+    found: FoundDci
+    grant: PdschGrant
+    result: DlschResult
+
+
+def receive_pdsch(
+    rx_grid: np.ndarray,
+    h: np.ndarray,
+    noise_var: float,
+    cell,
+    subframe: int,
+    found: FoundDci,
+    soft_buffers: list[np.ndarray] | None = None,
+    tbs_first: int | None = None,
+    n_soft: int | None = N_SOFT_DEFAULT,
+    n_iter: int = 8,
+) -> ReceivedTb:
+    """Decode the PDSCH of a format 1/1A DCI. rx_grid (14, 12 n_rb), h (n_ports, 14, 12 n_rb);
+    soft_buffers: HARQ buffers of earlier transmissions of the same block (from ReceivedTb.result)."""
+    if not isinstance(found.dci, (Dci1, Dci1A)):
+        raise ValueError(f"{type(found.dci).__name__} carries no PDSCH assignment")
+    common = found.space == "common" and found.rnti in (SI_RNTI, P_RNTI, *RA_RNTIS)
+    grant = grant_from_dci(found.dci, int(cell.n_rb_dl), found.rnti, common=common, tbs_first=tbs_first)
+    llr = pdsch_llr(rx_grid, h, noise_var, grant, int(cell.pci), int(cell.n_ctrl_symbols), subframe)
+    n_ports = np.asarray(h).shape[0]
+    result = dlsch_decode(
+        llr,
+        grant.tbs,
+        grant.q_m,
+        grant.rv,
+        n_l=n_ports,
+        n_soft=n_soft,
+        soft_buffers=soft_buffers,
+        n_iter=n_iter,
+    )
+    return ReceivedTb(found, grant, result)
+
+
+def decode_subframe(rx_grid: np.ndarray, cell, subframe: int, c_rnti: int | None = None) -> list[ReceivedTb]:
+    """Channel estimate + PDCCH blind decoding + PDSCH decoding of every downlink assignment for the
+    common RNTIs and `c_rnti` in one received subframe grid (14, 12 n_rb)."""
+    n_rb, pci, n_ports = int(cell.n_rb_dl), int(cell.pci), int(cell.n_ports)
+    ce = estimate_channel(rx_grid, pci, n_rb, n_ports, subframe)
+    out = []
+    for found in blind_decode(rx_grid, ce.h, ce.noise_var, cell, subframe, c_rnti=c_rnti):
+        if isinstance(found.dci, (Dci1, Dci1A)) and (found.rnti != c_rnti or found.dci.mcs < 29):
+            # (a C-RNTI retransmission with I_MCS 29..31 needs the HARQ entity's TBS: receive_pdsch)
+            out.append(receive_pdsch(rx_grid, ce.h, ce.noise_var, cell, subframe, found))
+    return out
