@@ -37,7 +37,7 @@ validate: $(STAMP)
 	$(PY) -m pytest -q -m slow -s -n 2 --timeout=3600
 
 bench: $(STAMP)
-	$(PY) -m bench
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m bench
 
 lint: $(STAMP)
 	$(PY) -m ruff check gateway phy mac radio_drivers tests bench tools

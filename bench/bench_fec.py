@@ -28,6 +28,11 @@ def main() -> None:
             llr = _noisy_llr(d, eb_n0, rng)
             t = cpu_seconds(lambda llr=llr: tbcc_decode(llr), repeat=3)
             rows.append((f"Viterbi {label}, Eb/N0 {eb_n0:+.0f} dB", n / t, "blocks/s"))
+        # blind PDCCH decoding: one candidate per call, mostly noise, the CRC decides
+        llr = _noisy_llr(d, -2.0, rng)
+        for exact in (True, False):
+            t = cpu_seconds(lambda llr=llr, exact=exact: [tbcc_decode(x, exact_fallback=exact) for x in llr], repeat=3)
+            rows.append((f"Viterbi {label}, -2 dB, 1 per call, exact_fallback={exact}", n / t, "blocks/s"))
 
     c = rng.integers(0, 2, 40, dtype=np.uint8)
     t = cpu_seconds(lambda: tbcc_encode(c), repeat=5, number=200)
@@ -51,6 +56,10 @@ def main() -> None:
     a = rng.integers(0, 2, 75376, dtype=np.uint8)
     t = cpu_seconds(lambda: crc_attach(a, "24a"), repeat=5, number=10)
     rows.append(("CRC24A attach, A=75376", a.size / t / 1e6, "Mbit/s"))
+    for a_len, kind in ((6120, "24b"), (43, "16")):  # a full code block; a DCI format 1 payload
+        a = rng.integers(0, 2, a_len, dtype=np.uint8)
+        t = cpu_seconds(lambda a=a, kind=kind: crc_attach(a, kind), repeat=5, number=100)
+        rows.append((f"CRC{kind.upper()} attach, A={a_len}", 1.0 / t, "blocks/s"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'case':<{width}}  {'rate':>12}  unit")

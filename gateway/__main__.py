@@ -15,8 +15,10 @@ from gateway.config import ConfigError
 COMMAND_MODULES = (
     "gateway.cmd_run",
     "gateway.cmd_record",
+    "gateway.cmd_plan",
     "gateway.cmd_radio",
     "gateway.cmd_handset",
+    "gateway.cmd_transmit",
 )
 
 

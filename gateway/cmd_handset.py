@@ -2,7 +2,9 @@
 
 It receives the gateway's downlink (native framed stream, DESIGN.md 2), passes it through the
 profile's loopback channel (delay, CFO, AWGN), runs the phy receive chain (cell search, MIB,
-PCFICH) and writes its report as JSON. `python -m gateway run` starts it as a child process.
+PCFICH, then every subframe's PDCCH and PDSCH: SIB1, SIB2 and the data for its C-RNTI) and writes
+its report as JSON. The handset's C-RNTI is the first of the profile's `scheduler.c_rntis` (there
+is no random access yet to assign one). `python -m gateway run` starts it as a child process.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from gateway.config import Config, load_config
+from mac.ue_downlink import read_downlink
 from phy.numerology import numerology
 from phy.ue import read_cell
+from phy.ue.downlink_rx import receive_downlink
 from radio_drivers import RadioTimeout, ZmqStreamRadio
 from radio_drivers.impairments import SimpleChannel
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("handset", help="emulated handset: receive IQ over ZeroMQ, find the cell, read the MIB")
+    p = sub.add_parser("handset", help="emulated handset: receive IQ over ZeroMQ, read MIB, SIB1/SIB2, PDSCH")
     p.add_argument("--config", default="hw_configs/loopback.yaml", help="YAML profile (cell and channel)")
     p.add_argument("--connect", required=True, help="ZeroMQ endpoint of the gateway's IQ stream")
     p.add_argument("--ms", type=int, default=40, help="milliseconds of downlink to collect")
@@ -41,7 +45,16 @@ def receive_and_decode(cfg: Config, rx_samples: np.ndarray) -> dict:
     t1 = time.perf_counter()
     report = read_cell(impaired, fs)
     t2 = time.perf_counter()
-    return {"cell": dataclasses.asdict(report), "channel_s": t1 - t0, "receive_s": t2 - t1}
+    c_rnti = cfg.scheduler.c_rntis[0] if cfg.scheduler.c_rntis else None
+    downlink = read_downlink(receive_downlink(impaired, fs, report, c_rnti=c_rnti), c_rnti)
+    t3 = time.perf_counter()
+    return {
+        "cell": dataclasses.asdict(report),
+        "downlink": downlink.as_dict(),
+        "channel_s": t1 - t0,
+        "receive_s": t2 - t1,
+        "downlink_s": t3 - t2,
+    }
 
 
 def collect(radio: ZmqStreamRadio, n_samples: int, timeout_s: float) -> tuple[np.ndarray, int, int]:

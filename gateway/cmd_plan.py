@@ -55,7 +55,7 @@ def run_plan(args: argparse.Namespace) -> int:
           f"LO_dl {c.lo_dl_hz / 1e9:.4f} GHz; service UL {c.service_ul_hz / 1e6:g} MHz, "
           f"feeder down {c.feeder_downlink_hz / 1e9:g} GHz")
     passes = sc.passes()
-    print(f"\n  #  AOS (UTC)            LOS       dur(s)  max el gw/beam (deg)")
+    print("\n  #  AOS (UTC)            LOS       dur(s)  max el gw/beam (deg)")
     for i, p in enumerate(passes[: args.passes]):
         aos = sc.epoch_utc + timedelta(seconds=p.aos_s)
         los = sc.epoch_utc + timedelta(seconds=p.los_s)
@@ -78,7 +78,8 @@ def run_plan(args: argparse.Namespace) -> int:
     print(f"\npass {o.pass_index}: target delay D = {d * 1e3:.3f} ms (two-hop delay "
           f"{r.delay_s.min() * 1e3:.3f} .. {r.delay_s.max() * 1e3:.3f} ms)")
     print(f"  Doppler feeder {np.abs(feeder.doppler_hz).max() / 1e3:.1f} kHz, service "
-          f"{np.abs(service.doppler_hz).max() / 1e3:.2f} kHz, total {np.abs(total_doppler).max() / 1e3:.1f} kHz (max |.|)")
+          f"{np.abs(service.doppler_hz).max() / 1e3:.2f} kHz, "
+          f"total {np.abs(total_doppler).max() / 1e3:.1f} kHz (max |.|)")
     print(f"  residual at beam centre: delay {np.abs(res_c[0]).max() * 1e9:.3f} ns, "
           f"Doppler {np.abs(res_c[1]).max():.4f} Hz (max |.|)")
     print(f"  residual at {o.edge_distance_m / 1e3:g} km: delay {res_e[0].min() * 1e9:.1f} .. "

@@ -1,10 +1,12 @@
-"""`python -m gateway record`: write the generated downlink (no channel) as a SigMF recording.
+"""`python -m gateway record`: write the generated full downlink (no channel) as a SigMF recording.
 
     python -m gateway record --config hw_configs/loopback.yaml --seconds 0.2 --out dl
     -> dl.sigmf-data (cf32_le) + dl.sigmf-meta
 
 The samples are what one receive antenna sees from all CRS ports through unit channels, at the
 cell's standard sample rate, starting at the first sample of subframe 0 of frame `cell.sfn_start`.
+They carry the whole downlink of the profile (gateway/enodeb.py): broadcast channels, PDCCH, SIB1,
+SIB2 and the scheduler's user data, so any LTE receiver can decode SIB1/SIB2 from the file.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cell_description(cfg) -> str:
     """One line naming the cell, for the SigMF description and the console."""
     c = cfg.cell
+    si = cfg.system_info
     return (
         f"Soragate LTE FDD downlink: PCI {c.pci}, {c.n_rb_dl} PRB ({c.bandwidth_hz / 1e6:g} MHz), "
         f"{c.n_ports} CRS port(s) summed, band {c.band} EARFCN {c.earfcn_dl}, CFI {c.cfi}, "
-        f"PHICH {c.phich_duration}/{c.phich_resource}, first frame SFN {c.sfn_start}, normal CP"
+        f"PHICH {c.phich_duration}/{c.phich_resource}, first frame SFN {c.sfn_start}, normal CP; "
+        f"SIB1 PLMNs {', '.join(map(str, si.plmn_list))}, TAC {si.tac}, cell identity {si.cell_identity}"
     )
 
 
@@ -47,7 +51,7 @@ def record(args: argparse.Namespace) -> int:
     with SigMFRecorder(
         args.out, sample_rate_hz=fs, center_frequency_hz=cfg.cell.dl_frequency_hz, description=description
     ) as rec:
-        for sf in downlink_subframes(cfg.cell, n_subframes):
+        for sf in downlink_subframes(cfg, n_subframes):
             rec.write(combine_ports(sf.samples), sf.n)
     print(f"{description}\nwrote {n_subframes} ms at {fs / 1e6:.2f} Msps: {rec.data_path}, {rec.meta_path}")
     return 0

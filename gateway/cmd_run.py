@@ -3,8 +3,10 @@
 Two processes joined by ZeroMQ on loopback (DESIGN.md 5): this gateway process builds the LTE
 downlink subframe by subframe and streams it as native IQ frames; an emulated handset process
 (`python -m gateway handset`) receives it, applies the profile's loopback channel (delay, carrier
-offset, noise) and runs cell search, MIB and PCFICH decoding. `--in-process` runs the same chain
-without sockets. Prints the cell found, compares it with what was sent and writes a JSON report.
+offset, noise) and runs cell search, MIB and PCFICH decoding, then PDCCH/PDSCH of every subframe:
+SIB1 (PLMN list, TAC, cell identity), SIB2 and the user data of its C-RNTI (BLER, throughput).
+`--in-process` runs the same chain without sockets. Prints what the handset read, compares it with
+what was sent and writes a JSON report.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def stream_to_handset(cfg: Config, n_subframes: int, config_path: str) -> dict:
         child = subprocess.Popen(cmd)
         t0 = time.perf_counter()
         try:
-            for sf in downlink_subframes(cfg.cell, n_subframes):
+            for sf in downlink_subframes(cfg, n_subframes):
                 last = sf.n + num.samples_per_subframe == n_subframes * num.samples_per_subframe
                 flags = FrameFlags.END_OF_BURST if last else FrameFlags.NONE
                 radio.tx(combine_ports(sf.samples), timestamp=sf.n, flags=flags)
@@ -84,19 +86,42 @@ def stream_to_handset(cfg: Config, n_subframes: int, config_path: str) -> dict:
 def in_process(cfg: Config, n_subframes: int) -> dict:
     """The same chain as stream_to_handset without sockets or a second process."""
     t0 = time.perf_counter()
-    tx = downlink_samples(cfg.cell, n_subframes)
+    tx = downlink_samples(cfg, n_subframes)
     out = {"generate_s": time.perf_counter() - t0, "samples": len(tx), "first_sample": 0}
     out.update(receive_and_decode(cfg, tx))
     return out
 
 
-def compare(cfg: Config, cell: dict) -> dict:
-    """Fields where the handset's reading differs from what the gateway sent."""
+def compare(cfg: Config, cell: dict, downlink: dict | None = None) -> dict:
+    """Fields where the handset's reading differs from what the gateway sent (cell, then SIB1/SIB2)."""
     sent = {
         k: getattr(cfg.cell, k)
         for k in ("pci", "n_rb_dl", "n_ports", "phich_duration", "phich_resource", "cfi")
     }
-    return {k: {"received": cell.get(k), "sent": v} for k, v in sent.items() if cell.get(k) != v}
+    out = {k: {"received": cell.get(k), "sent": v} for k, v in sent.items() if cell.get(k) != v}
+    if downlink is not None:
+        si = cfg.system_info
+        sib = {"plmns": [str(p) for p in si.plmn_list], "tac": si.tac, "cell_identity": si.cell_identity}
+        out.update({k: {"received": downlink.get(k), "sent": v} for k, v in sib.items() if downlink.get(k) != v})
+        if downlink.get("si_tx") and not downlink.get("sib2"):
+            out["sib2"] = {"received": False, "sent": True}
+    return out
+
+
+def _downlink_lines(cfg: Config, dl: dict) -> str:
+    plmns = ", ".join(dl["plmns"]) or "-"
+    lines = [
+        f"  SIB1         : PLMNs {plmns}, TAC {dl['tac']}, cell identity {dl['cell_identity']} "
+        f"({dl['sib1_ok']}/{dl['sib1_tx']} decoded)",
+        f"  SIB2         : {'read' if dl['sib2'] else 'not read'} ({dl['si_ok']}/{dl['si_tx']} SI messages decoded)",
+    ]
+    if dl["c_rnti"] is not None:
+        bler = "-" if dl["bler"] is None else f"{dl['bler']:.3f}"
+        lines.append(
+            f"  PDSCH        : C-RNTI {dl['c_rnti']:#06x}, MCS {cfg.scheduler.user_mcs}, {dl['user_blocks']} blocks, "
+            f"BLER {bler}, throughput {dl['throughput_bps'] / 1e6:.2f} Mbit/s"
+        )
+    return "\n".join(lines)
 
 
 def _gateway_time(result: dict) -> str:
@@ -133,13 +158,14 @@ def run(args: argparse.Namespace) -> int:
         f"  MIB          : {rep['n_rb_dl']} RB, {rep['n_ports']} port(s), PHICH {rep['phich_duration']}/"
         f"{rep['phich_resource']}, SFN {rep['sfn']}\n"
         f"  PCFICH       : CFI {rep['cfi']}\n"
+        f"{_downlink_lines(cfg, result['downlink'])}\n"
         f"  KPIs         : CFO {rep['cfo_hz']:+.1f} Hz (applied {ch.cfo_hz:+.1f}), "
         f"RSRP {rep['rsrp_dbfs']:.1f} dBFS, SINR {rep['sinr_db']:.1f} dB\n"
         f"  time         : {_gateway_time(result)}, channel {result['channel_s']:.2f} s, "
-        f"receive {result['receive_s']:.2f} s",
+        f"cell search {result['receive_s']:.2f} s, PDCCH/PDSCH {result['downlink_s']:.2f} s",
         flush=True,
     )
-    mismatches = compare(cfg, rep)
+    mismatches = compare(cfg, rep, result["downlink"])
     path.write_text(
         json.dumps(
             {"profile": cfg.name, "config": dataclasses.asdict(cfg), **result, "mismatches": mismatches},
@@ -151,5 +177,5 @@ def run(args: argparse.Namespace) -> int:
     if mismatches:
         print(f"FAIL: handset disagrees with the gateway on {sorted(mismatches)}", file=sys.stderr)
         return 1
-    print("OK: the handset found the cell and read the MIB the gateway sent")
+    print("OK: the handset found the cell and read the MIB, SIB1 and SIB2 the gateway sent")
     return 0

@@ -2,6 +2,11 @@
 
 Subframe k of the stream starts at sample n = k * samples_per_subframe (DESIGN.md 2); its frame
 number is SFN = (sfn_start + k // 10) mod 1024 and its subframe index k mod 10.
+
+`ENodeB` builds the full downlink of a profile: the broadcast channels (phy.downlink.build_subframe:
+PSS/SSS, CRS, PBCH, PCFICH), then the scheduler's PDCCH/PDSCH (mac.scheduler.DlScheduler ->
+phy.dl_data.add_dl_data: SIB1, SIB2, user data), then OFDM. `broadcast_subframes` is the first-light
+source (broadcast channels only).
 """
 
 from __future__ import annotations
@@ -12,27 +17,74 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from phy.downlink import build_subframe
+from mac.scheduler import DlScheduler, TtiPlan
+from phy.channels.pbch import Mib, pbch_map
+from phy.dl_data import add_dl_data
+from phy.downlink import build_subframe, static_grid
 from phy.numerology import numerology
+from phy.ofdm import ofdm_modulate
 
 if TYPE_CHECKING:
-    from gateway.config import CellConfig
+    from gateway.config import CellConfig, Config
 
-__all__ = ["TimedSubframe", "downlink_subframes", "downlink_samples", "combine_ports"]
+__all__ = [
+    "ENodeB",
+    "TimedSubframe",
+    "broadcast_subframes",
+    "combine_ports",
+    "downlink_samples",
+    "downlink_subframes",
+]
 
 
 @dataclass(frozen=True)
 class TimedSubframe:
-    """One subframe of the stream: first sample counter `n`, SFN, subframe index, samples (n_ports, N)."""
+    """One subframe of the stream: first sample counter `n`, SFN, subframe index, samples (n_ports, N),
+    and the scheduler's plan for it (None for a broadcast-only subframe)."""
 
     n: int
     sfn: int
     subframe: int
     samples: np.ndarray
+    plan: TtiPlan | None = None
 
 
-def downlink_subframes(cell: CellConfig, n_subframes: int, first_subframe: int = 0) -> Iterator[TimedSubframe]:
-    """Yield `n_subframes` broadcast subframes starting at stream subframe `first_subframe`."""
+class ENodeB:
+    """The full downlink of a profile, one subframe at a time (stateful: the scheduler's HARQ/traffic)."""
+
+    def __init__(self, cfg: Config):
+        self.cell = cfg.cell
+        self.scheduler = DlScheduler.from_config(cfg)  # SIB1/SIB2 encoded once here
+        self.samples_per_subframe = numerology(self.cell.n_rb_dl).samples_per_subframe
+
+    def subframe(self, k: int) -> TimedSubframe:
+        """Stream subframe k: broadcast grid + scheduled PDCCH/PDSCH, OFDM-modulated (n_ports, N)."""
+        sfn, sf = (self.cell.sfn_start + k // 10) % 1024, k % 10
+        plan = self.scheduler.schedule(sfn, sf)
+        grid = self._broadcast_grid(sfn, sf)
+        if plan.assignments or plan.phich:
+            add_dl_data(grid, self.cell, sfn, sf, plan.assignments, plan.phich)
+        return TimedSubframe(k * self.samples_per_subframe, sfn, sf, ofdm_modulate(grid), plan)
+
+    def _broadcast_grid(self, sfn: int, sf: int) -> np.ndarray:
+        """The grid of phy.downlink.build_subframe without its OFDM step (one IFFT saved per subframe)."""
+        c = self.cell
+        grid = static_grid(int(c.n_rb_dl), int(c.pci), int(c.n_ports), int(c.cfi), sf).copy()
+        if sf == 0:
+            mib = Mib(int(c.n_rb_dl), c.phich_duration, c.phich_resource, sfn)
+            pbch_map(grid, mib, int(c.pci), int(c.n_ports), sfn)
+        return grid
+
+
+def downlink_subframes(cfg: Config, n_subframes: int, first_subframe: int = 0) -> Iterator[TimedSubframe]:
+    """Yield `n_subframes` full downlink subframes of profile `cfg` from stream subframe `first_subframe`."""
+    enb = ENodeB(cfg)
+    for k in range(first_subframe, first_subframe + n_subframes):
+        yield enb.subframe(k)
+
+
+def broadcast_subframes(cell: CellConfig, n_subframes: int, first_subframe: int = 0) -> Iterator[TimedSubframe]:
+    """Yield `n_subframes` broadcast-only subframes (PSS/SSS, CRS, PBCH, PCFICH) from `first_subframe`."""
     spsf = numerology(cell.n_rb_dl).samples_per_subframe
     for k in range(first_subframe, first_subframe + n_subframes):
         sfn = (cell.sfn_start + k // 10) % 1024
@@ -45,7 +97,7 @@ def combine_ports(samples: np.ndarray) -> np.ndarray:
     return np.sum(samples, axis=0, dtype=np.complex64) if samples.ndim == 2 else samples
 
 
-def downlink_samples(cell: CellConfig, n_subframes: int, first_subframe: int = 0) -> np.ndarray:
-    """Contiguous single-antenna downlink of `n_subframes` subframes, (n_subframes * N,) complex64."""
-    parts = [combine_ports(s.samples) for s in downlink_subframes(cell, n_subframes, first_subframe)]
+def downlink_samples(cfg: Config, n_subframes: int, first_subframe: int = 0) -> np.ndarray:
+    """Contiguous single-antenna full downlink of `n_subframes` subframes, (n_subframes * N,) complex64."""
+    parts = [combine_ports(s.samples) for s in downlink_subframes(cfg, n_subframes, first_subframe)]
     return np.concatenate(parts).astype(np.complex64, copy=False)

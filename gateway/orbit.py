@@ -118,8 +118,18 @@ class SatelliteEphemeris:
     def gmst(self, t_s: np.ndarray) -> np.ndarray:
         return self._gmst0 + self._gmst_rate * np.asarray(t_s, dtype=np.float64)
 
-    def state_itrf(self, t_s: np.ndarray):
-        """(pos (N,3) m, vel (N,3) m/s) in ITRF (Earth-fixed) at offsets t_s (s) from the epoch."""
+    def state_itrf(self, t_s: np.ndarray, vel_step_s: float = 1e-3):
+        """(pos (N,3) m, vel (N,3) m/s) in ITRF (Earth-fixed) at offsets t_s (s) from the epoch.
+
+        The velocity is the central difference of the ITRF position over +-vel_step_s, not SGP4's own
+        velocity output: that one differs from the derivative of SGP4's position by ~1.4 cm/s (2 Hz of
+        Doppler at 46 GHz), which would break Doppler == -f dtau/dt (DESIGN.md 3). Truncation error
+        ~ h^2/6 * jerk ~ 2e-9 m/s.
+        """
         t_s = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
-        pos, vel = self.state_teme(t_s)
-        return teme_to_itrf(pos, vel, self.gmst(t_s), self._gmst_rate)
+        n = t_s.size
+        tt = np.concatenate([t_s, t_s - vel_step_s, t_s + vel_step_s])
+        pos_teme, vel_teme = self.state_teme(tt)
+        pos, _ = teme_to_itrf(pos_teme, vel_teme, self.gmst(tt), self._gmst_rate)
+        vel = (pos[2 * n:] - pos[n:2 * n]) / (2.0 * vel_step_s)
+        return pos[:n], vel

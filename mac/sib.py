@@ -127,11 +127,7 @@ def _p_b(cell: CellConfig, si: SystemInfoConfig) -> int:
 def sib2_value(cell: CellConfig, si: SystemInfoConfig) -> dict:
     """The SystemInformationBlockType2 value (pycrate form); typical values after srsRAN's sib.conf."""
     n_rb_ul = cell.n_rb_dl  # symmetric FDD carrier
-    if si.prach_freq_offset > n_rb_ul - 6:
-        raise ValueError(
-            f"system_info.prach_freq_offset: {si.prach_freq_offset} puts the 6-PRB PRACH outside a "
-            f"{n_rb_ul}-PRB uplink; use 0..{n_rb_ul - 6} (TS 36.211 5.7.1)"
-        )
+    prach_freq_offset = si.prach_offset_prb(n_rb_ul)
     rach = {
         "preambleInfo": {"numberOfRA-Preambles": "n52"},
         "powerRampingParameters": {
@@ -161,7 +157,7 @@ def sib2_value(cell: CellConfig, si: SystemInfoConfig) -> dict:
                 "prach-ConfigIndex": si.prach_config_index,
                 "highSpeedFlag": si.high_speed_flag,
                 "zeroCorrelationZoneConfig": si.zero_correlation_zone_config,
-                "prach-FreqOffset": si.prach_freq_offset,
+                "prach-FreqOffset": prach_freq_offset,
             },
         },
         "pdsch-ConfigCommon": {"referenceSignalPower": si.reference_signal_power_dbm, "p-b": _p_b(cell, si)},

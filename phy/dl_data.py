@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -99,6 +100,32 @@ def add_dl_data(
         used[l_re, k_re] = True
     pdcch_map(grid, pdcchs, regs, n_id_cell, subframe)
     phich_map(grid, phich, regs, n_id_cell, subframe)
+    n_ctrl = int(cell.n_ctrl_symbols)
     for grant, tb in grants:
-        pdsch_map(grid, tb, grant, n_id_cell, int(cell.n_ctrl_symbols), subframe, n_soft=n_soft)
+        if is_common_rnti(grant.rnti):
+            # broadcast blocks (SIB1, SI messages) repeat with the same content, RV and subframe: encode once
+            l_re, k_re, sym = _common_pdsch(
+                np.asarray(tb, dtype=np.uint8).tobytes(), grant.prbs.tobytes(), grant.tbs, grant.q_m, grant.rv,
+                grant.rnti, n_rb, n_id_cell, int(cell.n_ports), n_ctrl, subframe, n_soft,
+            )
+            grid[:, l_re, k_re] = sym
+        else:
+            pdsch_map(grid, tb, grant, n_id_cell, n_ctrl, subframe, n_soft=n_soft)
     return grid
+
+
+@lru_cache(maxsize=256)
+def _common_pdsch(
+    tb: bytes, prbs: bytes, tbs: int, q_m: int, rv: int, rnti: int, n_rb: int, n_id_cell: int, n_ports: int,
+    n_ctrl: int, subframe: int, n_soft: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(l', k, symbols (n_ports, n_re)) of a PDSCH, cached: the scrambling (TS 36.211 6.3.1) depends on
+    the RNTI, cell and subframe only, so a repeated broadcast block gives the same symbols."""
+    grant = PdschGrant(np.frombuffer(prbs, dtype=np.int64).reshape(2, -1), tbs, q_m, rv, rnti)
+    scratch = np.zeros((n_ports, 14, 12 * n_rb), dtype=np.complex64)
+    pdsch_map(scratch, np.frombuffer(tb, dtype=np.uint8), grant, n_id_cell, n_ctrl, subframe, n_soft=n_soft)
+    l_re, k_re = pdsch_re_indices(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl, subframe)
+    sym = scratch[:, l_re, k_re]
+    for a in (l_re, k_re, sym):
+        a.setflags(write=False)
+    return l_re, k_re, sym

@@ -101,9 +101,7 @@ def _random_dcis(n_rb, rng):
             (
                 "c",
                 "1A",
-                D.Dci1APdcchOrder(
-                    preamble_index=int(rng.integers(64)), prach_mask_index=int(rng.integers(16))
-                ),
+                D.Dci1APdcchOrder(preamble_index=int(rng.integers(64)), prach_mask_index=int(rng.integers(16))),
             )
         )
         out.append(

@@ -4,11 +4,10 @@ with AWGN, for 1 and 2 ports and several bandwidths."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
+from gateway.config.cell import CellConfig
 from phy import dci as D
 from phy.awgn import add_awgn
 from phy.channels.pdcch import (
@@ -30,18 +29,9 @@ from phy.ue.chest import estimate_channel
 from phy.ue.pdcch_rx import SI_RNTI, blind_decode
 
 
-@dataclass(frozen=True)
-class Cell:
-    n_rb_dl: int = 25
-    pci: int = 7
-    n_ports: int = 1
-    cfi: int = 2
-    phich_duration: str = "normal"
-    phich_resource: str = "one"
-
-    @property
-    def n_ctrl_symbols(self) -> int:
-        return self.cfi + 1 if self.n_rb_dl <= 10 else self.cfi
+def make_cell(**kw) -> CellConfig:
+    """A CellConfig with this file's defaults (n_rb_dl=25, pci=7, n_ports=1, cfi=2)."""
+    return CellConfig(**{**dict(n_rb_dl=25, pci=7, n_ports=1, cfi=2), **kw})
 
 
 def test_quadruplet_permutation_by_hand():
@@ -68,11 +58,9 @@ def _noiseless(grid):
     return grid.sum(axis=0), np.ones(grid.shape, dtype=np.complex64)
 
 
-@pytest.mark.parametrize(
-    "n_rb,n_ports,cfi", [(6, 1, 3), (6, 2, 3), (15, 2, 2), (25, 1, 2), (50, 2, 3), (100, 1, 1)]
-)
+@pytest.mark.parametrize("n_rb,n_ports,cfi", [(6, 1, 3), (6, 2, 3), (15, 2, 2), (25, 1, 2), (50, 2, 3), (100, 1, 1)])
 def test_pdcch_round_trip_noiseless(n_rb, n_ports, cfi):
-    cell = Cell(n_rb_dl=n_rb, n_ports=n_ports, cfi=cfi, pci=3 * n_rb + 1)
+    cell = make_cell(n_rb_dl=n_rb, n_ports=n_ports, cfi=cfi, pci=3 * n_rb + 1)
     subframe, c_rnti = 3, 0x4601
     regs = control_regs(cell, subframe)
     si = D.Dci1A(riv=3, mcs=4, tpc=1, rv=1)
@@ -101,7 +89,7 @@ def _tbs_1a(mcs, n_prb_1a):
 
 
 def test_pdcch_unused_cces_are_silent_and_power_is_unit():
-    cell = Cell(n_rb_dl=25, n_ports=2)
+    cell = make_cell(n_rb_dl=25, n_ports=2)
     regs = control_regs(cell, 1)
     grid = np.zeros((2, 14, 300), np.complex64)
     payload = D.dci_pack(D.Dci1A(riv=7, mcs=3), 25, "c")
@@ -114,7 +102,7 @@ def test_pdcch_unused_cces_are_silent_and_power_is_unit():
 
 
 def test_pdcch_rejects_bad_placement():
-    cell = Cell()
+    cell = make_cell()
     regs = control_regs(cell, 0)
     grid = np.zeros((1, 14, 300), np.complex64)
     payload = D.dci_pack(D.Dci1A(riv=7, mcs=3), 25, "c")
@@ -131,7 +119,7 @@ def test_pdcch_awgn_through_ofdm(n_ports):
     """Full chain: build_subframe + add_dl_data -> OFDM -> AWGN 0 dB per RE -> FFT -> CRS estimate ->
     blind decoding; SI-RNTI (common, L=8) and C-RNTI (UE space, L=4) DCIs in 4 subframes."""
     rng = np.random.default_rng(11 + n_ports)
-    cell = Cell(n_rb_dl=25, n_ports=n_ports, cfi=3, pci=101)
+    cell = make_cell(n_rb_dl=25, n_ports=n_ports, cfi=3, pci=101)
     c_rnti = 0x003D
     for subframe in (1, 2, 5, 9):
         sf = build_subframe(cell, 17, subframe)
@@ -153,7 +141,7 @@ def test_pdcch_awgn_through_ofdm(n_ports):
 
 
 def test_decode_candidate_reports_rnti_from_crc():
-    cell = Cell(n_rb_dl=6, pci=1, cfi=3)
+    cell = make_cell(n_rb_dl=6, pci=1, cfi=3)
     regs = control_regs(cell, 5)
     payload = D.dci_pack(D.Dci1A(riv=11, mcs=2, tpc=1), 6, "common")
     grid = np.zeros((1, 14, 72), np.complex64)

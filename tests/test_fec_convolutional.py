@@ -152,3 +152,31 @@ def test_bad_input_messages():
         tbcc_decode(np.zeros((2, 40), np.float32))
     with pytest.raises(ValueError, match="NaN"):
         tbcc_decode(np.full((3, 40), np.nan, np.float32))
+
+
+def test_without_exact_fallback_keeps_decodable_blocks():
+    # exact_fallback=False returns the wrap-around path: same result as the default wherever that
+    # path is tail-biting, so clean blocks decode and the 3 dB BLER stays below 1 %.
+    rng = np.random.default_rng(15)
+    c = rng.integers(0, 2, (400, 40), dtype=np.uint8)
+    d = tbcc_encode(c)
+    noiseless = (1.0 - 2.0 * d).astype(np.float32)
+    np.testing.assert_array_equal(tbcc_decode(noiseless, exact_fallback=False), c)
+    llr = awgn_llr(d, 3.0, rng)
+    fast = tbcc_decode(llr, exact_fallback=False)
+    assert (fast != c).any(axis=1).mean() <= 0.01
+    np.testing.assert_array_equal(fast, tbcc_decode(llr))
+
+
+def test_without_exact_fallback_differs_only_off_ml_on_noise():
+    # Noise-only input (a blind-decoding candidate with no DCI): the fallback changes some blocks,
+    # and there the default (exact search) result is never worse than the wrap-around one.
+    rng = np.random.default_rng(16)
+    llr = rng.normal(0.0, 2.0, (200, 3, 40)).astype(np.float32)
+    exact = tbcc_decode(llr)
+    fast = tbcc_decode(llr, exact_fallback=False)
+    differ = (exact != fast).any(axis=1)
+    assert differ.any()
+    m_exact = codeword_metric(llr.astype(np.float64), exact)
+    m_fast = codeword_metric(llr.astype(np.float64), fast)
+    assert np.all(m_exact[differ] >= m_fast[differ] - 1e-6 * np.abs(m_fast[differ]))

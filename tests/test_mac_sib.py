@@ -178,9 +178,15 @@ def test_pad_to_tbs():
 
 
 def test_prach_offset_outside_uplink_is_named():
-    cfg = config_from_dict({"cell": {"n_rb_dl": 6}, "system_info": {"prach_freq_offset": 2}})
-    with pytest.raises(ValueError, match=r"system_info.prach_freq_offset: 2 .* use 0..0"):
-        encode_si_sib2(cfg.cell, cfg.system_info)
+    # TS 36.211 5.7.1: n_PRBoffset^RA in 0..N_RB_UL - 6; the loader checks it against the cell
+    with pytest.raises(ConfigError, match=r"system_info.prach_freq_offset: 2 .* use 0..0"):
+        config_from_dict({"cell": {"n_rb_dl": 6}, "system_info": {"prach_freq_offset": 2}})
+    # unset: 2 where it fits, else the widest that fits; SIB2 carries it
+    narrow = config_from_dict({"cell": {"n_rb_dl": 6}})
+    wide = config_from_dict({"cell": {"n_rb_dl": 25}})
+    assert narrow.system_info.prach_offset_prb(6) == 0 and wide.system_info.prach_offset_prb(25) == 2
+    sib2 = sib2_from_message(decode_bcch_dl_sch(encode_si_sib2(narrow.cell, narrow.system_info)))
+    assert sib2["radioResourceConfigCommon"]["prach-Config"]["prach-ConfigInfo"]["prach-FreqOffset"] == 0
 
 
 def test_decode_rejects_truncated_and_foreign_messages():

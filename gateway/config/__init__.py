@@ -19,6 +19,7 @@ from .channel import ChannelConfig
 from .link import LinkConfig
 from .orbit import OrbitConfig
 from .radio import RadioConfig
+from .scheduler import SchedulerConfig
 from .system_info import SystemInfoConfig
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "LinkConfig",
     "OrbitConfig",
     "SystemInfoConfig",
+    "SchedulerConfig",
     "RadioConfig",
     "load_config",
     "config_from_dict",
@@ -45,6 +47,7 @@ SECTIONS: dict[str, type] = {
     "orbit": OrbitConfig,
     "radio": RadioConfig,
     "system_info": SystemInfoConfig,
+    "scheduler": SchedulerConfig,
 }
 
 
@@ -58,6 +61,7 @@ class Config:
     orbit: OrbitConfig = field(default_factory=OrbitConfig)
     radio: RadioConfig = field(default_factory=RadioConfig)
     system_info: SystemInfoConfig = field(default_factory=SystemInfoConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     name: str = "unnamed"
     source: str = "<dict>"
 
@@ -72,6 +76,8 @@ def config_from_dict(data: dict[str, Any] | None, source: str = "<dict>") -> Con
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section; allowed sections are: name, {', '.join(SECTIONS)}")
     sections = {key: parse_section(cls, data.get(key), key) for key, cls in SECTIONS.items()}
+    # rules spanning two sections
+    sections["system_info"].prach_offset_prb(sections["cell"].n_rb_dl)
     return Config(**sections, name=name, source=source)
 
 

@@ -87,7 +87,8 @@ class SystemInfoConfig:
     root_sequence_index: int = option(128, range=(0, 837), doc="PRACH logical root sequence index")
     prach_config_index: int = option(3, range=(0, 63), doc="PRACH configuration index (TS 36.211 5.7.1)")
     zero_correlation_zone_config: int = option(5, range=(0, 15), doc="PRACH N_CS configuration")
-    prach_freq_offset: int = option(2, range=(0, 94), doc="PRACH n_PRBoffset^RA (<= N_RB_UL - 6)")
+    prach_freq_offset: int | None = option(
+        None, range=(0, 94), doc="PRACH n_PRBoffset^RA, 0..N_RB_UL-6 (default: 2, or N_RB_UL-6 if smaller)")
     high_speed_flag: bool = option(False, doc="PRACH restricted set (high Doppler)")
     reference_signal_power_dbm: int = option(0, range=(-60, 50), doc="CRS EPRE in dBm (pathloss reference)")
     p_b: int | None = option(None, range=(0, 3),
@@ -109,6 +110,18 @@ class SystemInfoConfig:
         if self.mode == "disaster_roaming":
             return (self.host_plmn, *(parse_plmn(p) for p in self.partner_plmns))
         return (self.host_plmn,)
+
+    def prach_offset_prb(self, n_rb_ul: int) -> int:
+        """PRACH n_PRBoffset^RA for an `n_rb_ul` uplink: the configured value, which must keep the 6-PRB
+        PRACH inside the carrier (0..N_RB_UL - 6, TS 36.211 5.7.1); unset means 2, or N_RB_UL - 6 if smaller."""
+        if self.prach_freq_offset is None:
+            return min(2, n_rb_ul - 6)
+        if self.prach_freq_offset > n_rb_ul - 6:
+            raise ConfigError(
+                f"system_info.prach_freq_offset: {self.prach_freq_offset} puts the 6-PRB PRACH outside a "
+                f"{n_rb_ul}-PRB uplink; use 0..{n_rb_ul - 6} (TS 36.211 5.7.1)"
+            )
+        return self.prach_freq_offset
 
     def check(self, section: str = "system_info") -> None:
         """Cross-field rules: PLMN count and duplicates, even dBm values, SI window inside the period."""

@@ -179,7 +179,8 @@ def decode_candidate(
     llr = np.asarray(llr_block, dtype=np.float32)[sl]
     if llr.size != BITS_PER_CCE * aggregation:
         raise ValueError(f"candidate CCEs {first_cce}..{first_cce + aggregation - 1} exceed the block")
-    c_hat = tbcc_decode(rate_dematch_conv(llr, payload_size + 16))
+    # blind decoding: the RNTI-masked CRC decides, so the wrap-around Viterbi result is taken as is
+    c_hat = tbcc_decode(rate_dematch_conv(llr, payload_size + 16), exact_fallback=False)
     syndrome = crc_syndrome(c_hat, "16")
     rnti = int(np.dot(syndrome.astype(np.int64), 1 << np.arange(15, -1, -1)))
     return c_hat[:payload_size], rnti

@@ -40,14 +40,13 @@ def tbcc_encode(c: np.ndarray) -> np.ndarray:
     c = np.asarray(c)
     if c.ndim < 1 or c.shape[-1] < 1:
         raise ValueError(f"c must be a (K,) bit array with K >= 1, got shape {c.shape}")
-    if c.size and (c.min() < 0 or c.max() > 1):
+    if c.dtype != np.uint8 and c.size and (c.min() < 0 or c.max() > 1):
         raise ValueError("c must hold only 0/1 values")
-    c = c.astype(np.uint8, copy=False)
-    k_len = c.shape[-1]
-    # delayed[..., j, k] = c_{(k-j) mod K}: the tail-biting register read as cyclic shifts
-    delay_index = (np.arange(k_len)[np.newaxis, :] - np.arange(CONSTRAINT_LENGTH)[:, np.newaxis]) % k_len
-    delayed = c[..., delay_index]  # (..., 7, K)
-    return (TAPS @ delayed) & 1  # (3, 7) taps x delayed copies, sum mod 2 = XOR (at most 7 < 256)
+    flat = np.ascontiguousarray(c.reshape(-1, c.shape[-1]), dtype=np.uint8)
+    d = np.empty((flat.shape[0], 3, flat.shape[1]), dtype=np.uint8)
+    if not _tbcc_encode_kernel(flat, _OUTPUTS, d):
+        raise ValueError("c must hold only 0/1 values")
+    return d.reshape(c.shape[:-1] + (3, c.shape[-1]))
 
 
 def _trellis_outputs() -> np.ndarray:
@@ -68,6 +67,29 @@ def _trellis_outputs() -> np.ndarray:
 
 
 _OUTPUTS = _trellis_outputs()
+
+
+# numba: the encoder is a shift register stepped bit by bit; for the short blocks of PBCH and DCI
+# (K = 40..70) one compiled loop costs less than the NumPy calls that would vectorise it.
+@njit(cache=True)
+def _tbcc_encode_kernel(c, outputs, d):  # pragma: no cover - compiled
+    """c (n, K) uint8 -> d (n, 3, K) uint8 via the trellis output words; False if c holds a non-bit."""
+    n_blocks, k_len = c.shape
+    n_mem = CONSTRAINT_LENGTH - 1
+    for b in range(n_blocks):
+        state = 0  # tail-biting start: bit (j-1) = c_{K-j}, j = 1..6 (c_{-j} read cyclically)
+        for j in range(1, n_mem + 1):
+            state |= np.int64(c[b, (k_len - j) % k_len]) << (j - 1)
+        for k in range(k_len):
+            u = c[b, k]
+            if u > 1:
+                return False
+            word = outputs[state, u]
+            d[b, 0, k] = word & 1
+            d[b, 1, k] = (word >> 1) & 1
+            d[b, 2, k] = (word >> 2) & 1
+            state = ((state << 1) | u) & (N_STATES - 1)
+    return True
 
 
 # numba: the add-compare-select recursion is sequential along the trellis (each step needs the
@@ -160,14 +182,19 @@ def _viterbi_tb(llr, outputs, wrap_steps, exact):  # pragma: no cover - compiled
     return result, used_exact
 
 
-def tbcc_decode(llr: np.ndarray) -> np.ndarray:
+def tbcc_decode(llr: np.ndarray, exact_fallback: bool = True) -> np.ndarray:
     """Soft-input Viterbi decoding of the tail-biting code (TS 36.212 5.1.3.1).
 
     llr: (3, K) float, row i = LLRs of d^(i), positive = bit 0; or a batch (..., 3, K).
     Returns c_hat: (K,) (or (..., K)) uint8. Wrap-around Viterbi first (the trellis runs over the
     block extended cyclically by 64 steps at each end, the K middle decisions are kept); when the
-    traced path is not tail-biting, an exact search (one Viterbi per start state) replaces it. The
-    result is the maximum-likelihood codeword in nearly every block (tests compare with exhaustive ML).
+    traced path is not tail-biting and `exact_fallback` is True, an exact search (one Viterbi per
+    start state, 64 times the work) replaces it. The result is then the maximum-likelihood codeword
+    in nearly every block (tests compare with exhaustive ML).
+    exact_fallback=False returns the wrap-around result directly, at the same cost for every block:
+    for blind decoding (PDCCH candidates, most of them noise-only) where the CRC check decides. It
+    gives up ML decoding only in the blocks whose wrap-around path is not tail-biting (rare once
+    the block is decodable at all).
     """
     llr = np.asarray(llr)
     if llr.ndim < 2 or llr.shape[-2] != 3 or llr.shape[-1] < 1:
@@ -177,5 +204,5 @@ def tbcc_decode(llr: np.ndarray) -> np.ndarray:
     flat = np.ascontiguousarray(llr.reshape(-1, 3, k_len), dtype=np.float32)
     if not np.all(np.isfinite(flat)):
         raise ValueError("llr holds NaN or infinite values")
-    c_hat, _ = _viterbi_tb(flat, _OUTPUTS, _WRAP_STEPS, True)
+    c_hat, _ = _viterbi_tb(flat, _OUTPUTS, _WRAP_STEPS, bool(exact_fallback))
     return c_hat.reshape(lead + (k_len,))

@@ -4,18 +4,18 @@ Bits are uint8 arrays of 0/1, MSB first: a_0 is the coefficient of the highest p
 parity bits p_0..p_{L-1} make a_0 D^(A+L-1) + ... + a_{A-1} D^L + p_0 D^(L-1) + ... + p_{L-1}
 divisible by the generator (zero initial register, no final XOR, no reflection).
 
-Vectorised as GF(2) matrix products in two levels. The bits (front-padded with zeros, which leave
-the CRC unchanged) are cut into M chunks of m = 512 bits; one matrix product gives every chunk's
-remainder r_j(D) = chunk_j(D) D^L mod g(D) (table row i = D^(m-1-i+L) mod g); a second one shifts
-and sums them, p(D) = sum_j r_j(D) D^(m (M-1-j)) mod g(D), with the companion matrix's powers.
-The tables are constants of the generator, cached.
+Table-driven: the bits are packed into bytes (np.packbits) and a numba kernel runs the classic
+byte-wise CRC register with a 256-entry table of the generator (the A mod 8 leading bits go through
+the bit-serial register first). The table is a constant of the generator, cached.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 # TS 36.212 5.1.1: generator polynomials as integers (bit n = coefficient of D^n).
 #   gCRC24A(D) = D^24+D^23+D^18+D^17+D^14+D^11+D^10+D^7+D^6+D^5+D^4+D^3+D+1
@@ -48,50 +48,54 @@ def _degrees(kind: str) -> tuple[int, ...]:
         raise ValueError(f"CRC kind {kind!r} unknown: use one of {CRC_KINDS}") from None
 
 
-_CHUNK = 512  # bits per chunk m: float32 sums of m products stay exact
-
-
 @lru_cache(maxsize=8)
-def _companion(kind: str) -> np.ndarray:
-    """(L, L) int64 GF(2) matrix of r(D) -> r(D) D mod g(D) on row vectors, column j = D^(L-1-j)."""
-    degrees = _degrees(kind)
-    length = degrees[0]
-    step = np.zeros((length, length), dtype=np.int64)
-    step[np.arange(1, length), np.arange(length - 1)] = 1  # D^(L-1-j) -> D^(L-j)
-    for d in degrees[1:]:
-        step[0, length - 1 - d] = 1  # D^(L-1) * D = D^L = g(D) - D^L
-    return step
+def _byte_table(kind: str) -> tuple[np.ndarray, int, int]:
+    """Constants of the byte-wise register of `kind` (L >= 8 for every LTE CRC).
+
+    Returns table (256,) int64, table[i] = i(D) D^L mod g(D) for the byte i read as a degree-7
+    polynomial (MSB first); g(D) - D^L as an integer; L.
+    """
+    length = crc_length(kind)
+    poly_low = crc_generator(kind) ^ (1 << length)
+    mask = (1 << length) - 1
+    table = np.empty(256, dtype=np.int64)
+    for byte in range(256):
+        reg = byte << (length - 8)
+        for _ in range(8):
+            reg = ((reg << 1) ^ poly_low) & mask if reg >> (length - 1) else (reg << 1) & mask
+        table[byte] = reg
+    return table, poly_low, length
 
 
-@lru_cache(maxsize=8)
-def _chunk_table(kind: str) -> np.ndarray:
-    """(m, L) float32: row i = D^(m-1-i+L) mod g(D), so chunk @ table = chunk(D) D^L mod g(D)."""
-    step = _companion(kind)
-    rows = np.empty((_CHUNK, step.shape[0]), dtype=np.int64)
-    rows[-1] = step[0]  # D^L mod g
-    for i in range(_CHUNK - 2, -1, -1):
-        rows[i] = (rows[i + 1] @ step) % 2
-    return rows.astype(np.float32)
-
-
-@lru_cache(maxsize=32)
-def _shift_matrices(kind: str, n_chunks: int) -> np.ndarray:
-    """(n_chunks, L, L) float32: entry k multiplies a remainder row by D^(m k) mod g(D)."""
-    step_m = _companion(kind)
-    for _ in range(_CHUNK.bit_length() - 1):  # step^m by repeated squaring (m is a power of 2)
-        step_m = (step_m @ step_m) % 2
-    mats = np.empty((n_chunks,) + step_m.shape, dtype=np.int64)
-    mats[0] = np.eye(step_m.shape[0], dtype=np.int64)
-    for k in range(1, n_chunks):
-        mats[k] = (mats[k - 1] @ step_m) % 2
-    return mats.astype(np.float32)
+# numba: a CRC register is a sequential recursion (each byte's table index depends on the register
+# left by the previous byte), so it is one loop over the packed bytes rather than whole-array code.
+@njit(cache=True)
+def _crc_kernel(lead_bits, packed, table, length, poly_low):  # pragma: no cover - compiled
+    """lead_bits (n, r) uint8 bits then packed (n, B) uint8 bytes -> parity bits (n, L) uint8."""
+    n_blocks = packed.shape[0]
+    mask = (np.int64(1) << length) - 1
+    top_shift = length - 1
+    byte_shift = length - 8
+    out = np.empty((n_blocks, length), dtype=np.uint8)
+    for b in range(n_blocks):
+        reg = np.int64(0)
+        for i in range(lead_bits.shape[1]):  # bit-serial register for the A mod 8 leading bits
+            top = ((reg >> top_shift) & 1) ^ lead_bits[b, i]
+            reg = (reg << 1) & mask
+            if top:
+                reg ^= poly_low
+        for i in range(packed.shape[1]):
+            reg = ((reg << 8) & mask) ^ table[((reg >> byte_shift) ^ packed[b, i]) & 0xFF]
+        for j in range(length):  # p_0 is the coefficient of D^(L-1): the register's top bit
+            out[b, j] = (reg >> (top_shift - j)) & 1
+    return out
 
 
 def _as_bits(bits: np.ndarray | list[int], what: str) -> np.ndarray:
     arr = np.asarray(bits)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{what} must be a (A,) or (n, A) bit array, got shape {arr.shape}")
-    if arr.size and (arr.min() < 0 or arr.max() > 1):
+    if arr.size and ((arr.dtype.kind not in "ub" and arr.min() < 0) or arr.max() > 1):
         raise ValueError(f"{what} must hold only 0/1 values")
     return arr.astype(np.uint8, copy=False)
 
@@ -102,20 +106,12 @@ def crc_parity(bits: np.ndarray, kind: str) -> np.ndarray:
     bits: (A,) or batch (n, A) uint8 0/1, any A >= 0. Returns (L,) or (n, L) uint8.
     """
     a = _as_bits(bits, "bits")
-    length = crc_length(kind)
-    n_bits = a.shape[-1]
+    table, poly_low, length = _byte_table(kind)
     lead = a.shape[:-1]
-    n_chunks = -(-n_bits // _CHUNK)
-    if n_chunks == 0:
-        return np.zeros(lead + (length,), dtype=np.uint8)
-    x = np.zeros(lead + (n_chunks * _CHUNK,), dtype=np.float32)
-    x[..., n_chunks * _CHUNK - n_bits :] = a  # leading zeros leave the CRC unchanged
-    x = x.reshape(lead + (n_chunks, _CHUNK))
-    rem = (x @ _chunk_table(kind)).astype(np.int64) & 1  # (..., M, L): r_j(D)
-    size = 1 << (n_chunks - 1).bit_length()  # power-of-two cache sizes
-    shifts = _shift_matrices(kind, size)[n_chunks - 1 :: -1]  # chunk j shifts by D^(m (M-1-j))
-    acc = np.einsum("...jl,jlk->...k", rem.astype(np.float32), shifts)
-    return (acc.astype(np.int64) & 1).astype(np.uint8)
+    flat = a.reshape(math.prod(lead), a.shape[-1])
+    n_lead = flat.shape[1] % 8  # leading bits outside whole bytes go bit by bit
+    parity = _crc_kernel(flat[:, :n_lead], np.packbits(flat[:, n_lead:], axis=1), table, length, poly_low)
+    return parity.reshape(lead + (length,))
 
 
 def crc_attach(bits: np.ndarray, kind: str) -> np.ndarray:

@@ -81,27 +81,42 @@ def _turbo_buffer(d_len: int, filler: int) -> np.ndarray:
     return w
 
 
-def _select(w: np.ndarray, n_cb: int, k0: int, e: int) -> np.ndarray:
-    """Bit selection (5.1.4.1.2 / 5.1.4.2.2): indices of e_k = w_{(k0 + j) mod N_cb}, NULLs skipped."""
+def _select(w: np.ndarray, n_cb: int, k0: int, e: int) -> tuple[np.ndarray, bool]:
+    """Bit selection (5.1.4.1.2 / 5.1.4.2.2): indices of e_k = w_{(k0 + j) mod N_cb}, NULLs skipped.
+
+    Also says whether every index is distinct (no repetition), which lets de-matching scatter
+    instead of summing.
+    """
     order = np.roll(w[:n_cb], -k0)
     valid = order[order >= 0]
     if valid.size == 0:
         raise ValueError("the circular buffer holds no transmittable bit")
-    return np.resize(valid, e)  # repeats the cycle (repetition) or cuts it (puncturing)
+    sel = np.resize(valid, e)  # repeats the cycle (repetition) or cuts it (puncturing)
+    sel.flags.writeable = False  # cached: shared by every call with these arguments
+    return sel, e <= valid.size
 
 
 @lru_cache(maxsize=512)
-def _conv_selection(d_len: int, e: int) -> np.ndarray:
+def _conv_selection(d_len: int, e: int) -> tuple[np.ndarray, bool]:
     w = _conv_buffer(d_len)
     return _select(w, w.size, 0, e)
 
 
 @lru_cache(maxsize=1024)
-def _turbo_selection(d_len: int, e: int, rv: int, n_cb: int, filler: int) -> np.ndarray:
+def _turbo_selection(d_len: int, e: int, rv: int, n_cb: int, filler: int) -> tuple[np.ndarray, bool]:
     n_rows = -(-d_len // C_SUBBLOCK)
     # TS 36.212 5.1.4.1.2: k0 = R (2 ceil(N_cb / (8 R)) rv_idx + 2)
     k0 = n_rows * (2 * (-(-n_cb // (8 * n_rows))) * rv + 2)
     return _select(_turbo_buffer(d_len, filler), n_cb, k0, e)
+
+
+def _scatter_sum(sel: np.ndarray, unique: bool, llr: np.ndarray, size: int) -> np.ndarray:
+    """(size,) float32 with out[sel[j]] += llr[j]: a plain scatter when no index repeats, else a sum."""
+    if unique:
+        out = np.zeros(size, dtype=np.float32)
+        out[sel] = llr
+        return out
+    return np.bincount(sel, weights=llr, minlength=size).astype(np.float32)
 
 
 def _check_e(e: int) -> int:
@@ -124,7 +139,7 @@ def rate_match_conv(d: np.ndarray, e: int) -> np.ndarray:
     circular buffer, which has no NULLs after dummy removal).
     """
     d = _check_coded(d)
-    sel = _conv_selection(d.shape[1], _check_e(e))
+    sel, _ = _conv_selection(d.shape[1], _check_e(e))
     return d.reshape(-1)[sel].astype(np.uint8, copy=False)
 
 
@@ -139,9 +154,8 @@ def rate_dematch_conv(llr: np.ndarray, k: int) -> np.ndarray:
         raise ValueError(f"llr must be a 1-D array of E soft bits, got shape {llr.shape}")
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    sel = _conv_selection(int(k), llr.size)
-    out = np.bincount(sel, weights=llr, minlength=3 * k)
-    return out.astype(np.float32).reshape(3, k)
+    sel, unique = _conv_selection(int(k), llr.size)
+    return _scatter_sum(sel, unique, llr, 3 * k).reshape(3, k)
 
 
 def soft_buffer_size(
@@ -198,8 +212,8 @@ def _check_rv(rv: int) -> int:
 
 def _turbo_indices(
     k: int, e: int, rv: int, n_soft: int | None, c: int, k_mimo: int, m_dl_harq: int, filler: int
-) -> np.ndarray:
-    """Validated arguments -> (E,) flat indices into d (3, K+4) of e_0..e_{E-1}."""
+) -> tuple[np.ndarray, bool]:
+    """Validated arguments -> ((E,) flat indices into d (3, K+4) of e_0..e_{E-1}, all distinct)."""
     if k < 1:
         raise ValueError(f"code block size K must be >= 1, got {k}")
     if not 0 <= filler < k:
@@ -228,7 +242,7 @@ def rate_match_turbo(
     code block (<NULL> in d^(0) and d^(1), 5.1.3.2), skipped. Returns (E,) uint8.
     """
     d = _check_coded(d)
-    sel = _turbo_indices(d.shape[1] - 4, _check_e(e), rv, n_soft, c, k_mimo, m_dl_harq, filler)
+    sel, _ = _turbo_indices(d.shape[1] - 4, _check_e(e), rv, n_soft, c, k_mimo, m_dl_harq, filler)
     return d.reshape(-1)[sel].astype(np.uint8, copy=False)
 
 
@@ -254,8 +268,8 @@ def rate_dematch_turbo(
     if llr.ndim != 1:
         raise ValueError(f"llr must be a 1-D array of E soft bits, got shape {llr.shape}")
     d_len = int(k) + 4
-    sel = _turbo_indices(int(k), llr.size, rv, n_soft, c, k_mimo, m_dl_harq, filler)
-    out = np.bincount(sel, weights=llr, minlength=3 * d_len).astype(np.float32).reshape(3, d_len)
+    sel, unique = _turbo_indices(int(k), llr.size, rv, n_soft, c, k_mimo, m_dl_harq, filler)
+    out = _scatter_sum(sel, unique, llr, 3 * d_len).reshape(3, d_len)
     if soft_buffer is not None:
         soft_buffer = np.asarray(soft_buffer, dtype=np.float32)
         if soft_buffer.shape != (3, d_len):

@@ -15,6 +15,7 @@ Soft bits follow the project convention LLR = log(P(b=0)/P(b=1)): positive means
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -78,10 +79,18 @@ def _check_k(k: int) -> None:
 
 def qpp_interleaver(k: int) -> np.ndarray:
     """(K,) int64 pi(i) = (f1 i + f2 i^2) mod K, i = 0..K-1 (TS 36.212 5.1.3.2.3); c'_i = c_pi(i)."""
+    return _qpp_cached(k).copy()
+
+
+@lru_cache(maxsize=len(QPP_PARAMS))
+def _qpp_cached(k: int) -> np.ndarray:
+    """Read-only qpp_interleaver(k): a constant of K, computed once per block size."""
     _check_k(k)
     f1, f2 = QPP_PARAMS[k]
     i = np.arange(k, dtype=np.int64)
-    return (f1 * i + f2 * ((i * i) % k)) % k
+    pi = (f1 * i + f2 * ((i * i) % k)) % k
+    pi.flags.writeable = False
+    return pi
 
 
 # numba: the constituent encoders are recursive (each register state depends on the previous one),
@@ -115,36 +124,58 @@ def turbo_encode(c: np.ndarray) -> np.ndarray:
     if c.ndim != 1:
         raise ValueError(f"c must be a (K,) bit array, got shape {c.shape}")
     _check_k(c.size)
-    if c.size and (c.min() < 0 or c.max() > 1):
+    if c.size and ((c.dtype.kind not in "ub" and c.min() < 0) or c.max() > 1):
         raise ValueError("c must hold only 0/1 values")
-    c = c.astype(np.uint8)
+    c = np.ascontiguousarray(c, dtype=np.uint8)
     k = c.size
-    d = np.zeros((3, k + N_TAIL), dtype=np.uint8)
-    x, z, x2, z2 = (np.empty(k, dtype=np.uint8) for _ in range(4))
-    tx, tz, tx2, tz2 = (np.empty(3, dtype=np.uint8) for _ in range(4))
-    _rsc_encode(c, x, z, tx, tz)
-    _rsc_encode(c[qpp_interleaver(k)], x2, z2, tx2, tz2)
-    d[0, :k], d[1, :k], d[2, :k] = c, z, z2
+    d = np.empty((3, k + N_TAIL), dtype=np.uint8)
+    _turbo_encode_kernel(c, _qpp_cached(k), d)
+    return d
+
+
+# numba: the interleaver gather and both recursive constituent encoders (see _rsc_encode) in one
+# compiled call, instead of a dozen small NumPy calls per code block.
+@njit(cache=True)
+def _turbo_encode_kernel(c, pi, d):  # pragma: no cover - compiled
+    """Both constituent encoders and the tail read-out into d (3, K+4) (TS 36.212 5.1.3.2.1-2)."""
+    k = c.size
+    c2 = np.empty(k, dtype=np.uint8)
+    for i in range(k):
+        c2[i] = c[pi[i]]  # c'_i = c_pi(i)
+    tail = np.empty(12, dtype=np.uint8)
+    x = np.empty(k, dtype=np.uint8)
+    _rsc_encode(c, x, d[1, :k], tail[0:6:2], tail[1:6:2])
+    _rsc_encode(c2, x, d[2, :k], tail[6:12:2], tail[7:12:2])
+    d[0, :k] = c
     # TS 36.212 5.1.3.2.2: x_K z_K x_K+1 z_K+1 x_K+2 z_K+2 x'_K z'_K x'_K+1 z'_K+1 x'_K+2 z'_K+2,
     # read column by column into d^(0), d^(1), d^(2) at k = K..K+3
-    tail = np.array([tx[0], tz[0], tx[1], tz[1], tx[2], tz[2],
-                     tx2[0], tz2[0], tx2[1], tz2[1], tx2[2], tz2[2]], dtype=np.uint8)
-    d[:, k:] = tail.reshape(N_TAIL, 3).T
-    return d
+    for j in range(12):
+        d[j % 3, k + j // 3] = tail[j]
 
 
 # Constituent trellis used by the decoder. State s = 4 s1 + 2 s2 + s3, s1 the most recent register bit.
 # Input u gives register input a = u ^ s2 ^ s3 (g0), parity z = a ^ s1 ^ s3 (g1), next state (a, s1, s2);
 # a tail step feeds u = s2 ^ s3 so that a = 0 (TS 36.212 5.1.3.2.2). The recursions below are this
 # trellis written out state by state (branch metric +-(L_sys + L_apriori)/2 +-L_parity/2, + for bit 0).
-# numba: the BCJR forward and backward recursions are sequential over the trellis steps.
+@njit(cache=True, inline="always")
+def _mx(a, b):  # pragma: no cover - compiled
+    """max(a, b) with Python's semantics (a unless b > a), written as a branch-free select."""
+    return b if b > a else a
+
+
+# numba: the BCJR forward and backward recursions are sequential over the trellis steps. They run
+# in the same loop (alpha from the start, beta from the end): two independent dependency chains
+# that the CPU overlaps; the extrinsic outputs follow in a separate loop without recursion.
 @njit(cache=True)
-def _max_log_map(ls, lp, la, tail_x, tail_z, beta, le):  # pragma: no cover - compiled
+def _max_log_map(ls, lp, la, tail_x, tail_z, alpha, beta, ga_buf, le):  # pragma: no cover - compiled
     """One constituent max-log-MAP decoder. ls, lp, la: (K,) float32 systematic, parity and a priori
-    LLRs; tail_x, tail_z: (3,) tail LLRs; beta: (K+1, 8) float32 workspace; le: (K,) extrinsic out."""
+    LLRs; tail_x, tail_z: (3,) tail LLRs; alpha, beta: (K+1, 8) float32 workspaces; ga_buf: (K,)
+    float32 workspace; le: (K,) extrinsic out. Metrics are normalised to state 0 at every step."""
     k_len = ls.size
     neg = np.float32(-1.0e30)
     half = np.float32(0.5)
+    for k in range(k_len):
+        ga_buf[k] = half * (ls[k] + la[k])
     # backward through the 3 tail steps from end state 0: state s goes to s >> 1
     b0, b1, b2, b3, b4, b5, b6, b7 = np.float32(0.0), neg, neg, neg, neg, neg, neg, neg
     for t in range(2, -1, -1):
@@ -158,48 +189,91 @@ def _max_log_map(ls, lp, la, tail_x, tail_z, beta, le):  # pragma: no cover - co
                                           n6 - n0, n7 - n0)
     beta[k_len, 0], beta[k_len, 1], beta[k_len, 2], beta[k_len, 3] = b0, b1, b2, b3
     beta[k_len, 4], beta[k_len, 5], beta[k_len, 6], beta[k_len, 7] = b4, b5, b6, b7
-    for k in range(k_len - 1, -1, -1):
-        ga = half * (ls[k] + la[k])
-        gp = half * lp[k]
+    # forward from start state 0
+    a0, a1, a2, a3, a4, a5, a6, a7 = np.float32(0.0), neg, neg, neg, neg, neg, neg, neg
+    for t in range(k_len):
+        # forward step t: alpha(t) -> alpha(t+1)
+        alpha[t, 0], alpha[t, 1], alpha[t, 2], alpha[t, 3] = a0, a1, a2, a3
+        alpha[t, 4], alpha[t, 5], alpha[t, 6], alpha[t, 7] = a4, a5, a6, a7
+        ga = ga_buf[t]
+        gp = half * lp[t]
         gpp = ga + gp  # u = 0, z = 0
         gpm = ga - gp  # u = 0, z = 1
-        n0 = max(b0 + gpp, b4 - gpp)
-        n1 = max(b4 + gpp, b0 - gpp)
-        n2 = max(b5 + gpm, b1 - gpm)
-        n3 = max(b1 + gpm, b5 - gpm)
-        n4 = max(b2 + gpm, b6 - gpm)
-        n5 = max(b6 + gpm, b2 - gpm)
-        n6 = max(b7 + gpp, b3 - gpp)
-        n7 = max(b3 + gpp, b7 - gpp)
+        n0 = _mx(a0 + gpp, a1 - gpp)
+        n1 = _mx(a2 - gpm, a3 + gpm)
+        n2 = _mx(a4 + gpm, a5 - gpm)
+        n3 = _mx(a6 - gpp, a7 + gpp)
+        n4 = _mx(a0 - gpp, a1 + gpp)
+        n5 = _mx(a2 + gpm, a3 - gpm)
+        n6 = _mx(a4 - gpm, a5 + gpm)
+        n7 = _mx(a6 + gpp, a7 - gpp)
+        a0, a1, a2, a3, a4, a5, a6, a7 = (np.float32(0.0), n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0,
+                                          n6 - n0, n7 - n0)
+        # backward step k = K-1-t: beta(k+1) -> beta(k)
+        k = k_len - 1 - t
+        ga = ga_buf[k]
+        gp = half * lp[k]
+        gpp = ga + gp
+        gpm = ga - gp
+        n0 = _mx(b0 + gpp, b4 - gpp)
+        n1 = _mx(b4 + gpp, b0 - gpp)
+        n2 = _mx(b5 + gpm, b1 - gpm)
+        n3 = _mx(b1 + gpm, b5 - gpm)
+        n4 = _mx(b2 + gpm, b6 - gpm)
+        n5 = _mx(b6 + gpm, b2 - gpm)
+        n6 = _mx(b7 + gpp, b3 - gpp)
+        n7 = _mx(b3 + gpp, b7 - gpp)
         b0, b1, b2, b3, b4, b5, b6, b7 = (np.float32(0.0), n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0,
                                           n6 - n0, n7 - n0)
         beta[k, 0], beta[k, 1], beta[k, 2], beta[k, 3] = b0, b1, b2, b3
         beta[k, 4], beta[k, 5], beta[k, 6], beta[k, 7] = b4, b5, b6, b7
-    # forward from start state 0, extrinsic output of each step (the ga term left out)
-    a0, a1, a2, a3, a4, a5, a6, a7 = np.float32(0.0), neg, neg, neg, neg, neg, neg, neg
+    # extrinsic output of each step from alpha(k), beta(k+1) (the ga term left out)
     for k in range(k_len):
-        ga = half * (ls[k] + la[k])
         gp = half * lp[k]
+        a0, a1, a2, a3 = alpha[k, 0], alpha[k, 1], alpha[k, 2], alpha[k, 3]
+        a4, a5, a6, a7 = alpha[k, 4], alpha[k, 5], alpha[k, 6], alpha[k, 7]
         b0, b1, b2, b3 = beta[k + 1, 0], beta[k + 1, 1], beta[k + 1, 2], beta[k + 1, 3]
         b4, b5, b6, b7 = beta[k + 1, 4], beta[k + 1, 5], beta[k + 1, 6], beta[k + 1, 7]
         # u = 0 branches: z = 0 from states 0, 1, 6, 7 and z = 1 from 2, 3, 4, 5; u = 1 the opposite
-        e0 = max(max(max(a0 + b0, a1 + b4), a6 + b7), a7 + b3) + gp
-        e0 = max(e0, max(max(max(a2 + b5, a3 + b1), a4 + b2), a5 + b6) - gp)
-        e1 = max(max(max(a0 + b4, a1 + b0), a6 + b3), a7 + b7) - gp
-        e1 = max(e1, max(max(max(a2 + b1, a3 + b5), a4 + b6), a5 + b2) + gp)
+        e0 = _mx(_mx(_mx(a0 + b0, a1 + b4), a6 + b7), a7 + b3) + gp
+        e0 = _mx(e0, _mx(_mx(_mx(a2 + b5, a3 + b1), a4 + b2), a5 + b6) - gp)
+        e1 = _mx(_mx(_mx(a0 + b4, a1 + b0), a6 + b3), a7 + b7) - gp
+        e1 = _mx(e1, _mx(_mx(_mx(a2 + b1, a3 + b5), a4 + b6), a5 + b2) + gp)
         le[k] = e0 - e1
-        gpp = ga + gp
-        gpm = ga - gp
-        n0 = max(a0 + gpp, a1 - gpp)
-        n1 = max(a2 - gpm, a3 + gpm)
-        n2 = max(a4 + gpm, a5 - gpm)
-        n3 = max(a6 - gpp, a7 + gpp)
-        n4 = max(a0 - gpp, a1 + gpp)
-        n5 = max(a2 + gpm, a3 - gpm)
-        n6 = max(a4 - gpm, a5 + gpm)
-        n7 = max(a6 + gpp, a7 - gpp)
-        a0, a1, a2, a3, a4, a5, a6, a7 = (np.float32(0.0), n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0,
-                                          n6 - n0, n7 - n0)
+
+
+# numba: one turbo iteration is two sequential BCJR passes with the interleaving between them; doing
+# it in one compiled call avoids the NumPy temporaries of the interleaver gathers and scatters.
+@njit(cache=True)
+def _turbo_iterations(ls, ls2, lp1, lp2, tail_x1, tail_z1, tail_x2, tail_z2, pi, scale, n_iter,
+                      la1, le1, la2, le2, alpha, beta, ga_buf, bits):  # pragma: no cover - compiled
+    """n_iter full iterations in place: la1 (K,) a priori of decoder 1 in natural order (updated),
+    bits (K,) hard decisions of the last iteration. Same float32 arithmetic as the NumPy form
+    la2 = scale le1[pi]; post2 = ls2 + la2 + le2; bits[pi] = post2 < 0; la1[pi] = scale le2."""
+    k_len = ls.size
+    for _ in range(n_iter):
+        _max_log_map(ls, lp1, la1, tail_x1, tail_z1, alpha, beta, ga_buf, le1)
+        for i in range(k_len):
+            la2[i] = scale * le1[pi[i]]
+        _max_log_map(ls2, lp2, la2, tail_x2, tail_z2, alpha, beta, ga_buf, le2)
+        for i in range(k_len):
+            post2 = (ls2[i] + la2[i]) + le2[i]  # a posteriori LLR of c'_i = c_pi(i)
+            bits[pi[i]] = post2 < 0
+            la1[pi[i]] = scale * le2[i]
+
+
+
+
+def _decoder_input(llr: np.ndarray) -> tuple[np.ndarray, int]:
+    """Checked (3, K+4) LLRs -> (clipped float32 copy, K)."""
+    llr = np.asarray(llr)
+    if llr.ndim != 2 or llr.shape[0] != 3:
+        raise ValueError(f"llr must have shape (3, K+4), got {llr.shape}")
+    k = llr.shape[1] - N_TAIL
+    _check_k(k)
+    if np.isnan(llr).any():
+        raise ValueError("llr contains NaN")
+    return np.clip(llr, -_LLR_CLIP, _LLR_CLIP).astype(np.float32), k
 
 
 def turbo_decode(
@@ -216,17 +290,10 @@ def turbo_decode(
     iteration (e.g. a CRC24B/24A check); decoding stops when it returns True.
     Returns the hard decisions c_hat: (K,) uint8.
     """
-    llr = np.asarray(llr)
-    if llr.ndim != 2 or llr.shape[0] != 3:
-        raise ValueError(f"llr must have shape (3, K+4), got {llr.shape}")
-    k = llr.shape[1] - N_TAIL
-    _check_k(k)
     if n_iter < 1:
         raise ValueError(f"n_iter must be >= 1, got {n_iter}")
-    if np.isnan(llr).any():
-        raise ValueError("llr contains NaN")
-    llr = np.clip(llr, -_LLR_CLIP, _LLR_CLIP).astype(np.float32)
-    pi = qpp_interleaver(k)
+    llr, k = _decoder_input(llr)
+    pi = _qpp_cached(k)
     ls = np.ascontiguousarray(llr[0, :k])
     lp1 = np.ascontiguousarray(llr[1, :k])
     lp2 = np.ascontiguousarray(llr[2, :k])
@@ -236,18 +303,20 @@ def turbo_decode(
     tail_x2, tail_z2 = np.ascontiguousarray(tail[6:12:2]), np.ascontiguousarray(tail[7:12:2])
     ls2 = ls[pi]
     scale = np.float32(EXTRINSIC_SCALE)
+    alpha = np.empty((k + 1, 8), dtype=np.float32)
     beta = np.empty((k + 1, 8), dtype=np.float32)
+    ga_buf = np.empty(k, dtype=np.float32)
     la1 = np.zeros(k, dtype=np.float32)
-    le1 = np.empty(k, dtype=np.float32)
-    le2 = np.empty(k, dtype=np.float32)
+    le1, la2, le2 = (np.empty(k, dtype=np.float32) for _ in range(3))
     bits = np.empty(k, dtype=np.uint8)
+    args = (ls, ls2, lp1, lp2, tail_x1, tail_z1, tail_x2, tail_z2, pi, scale)
+    work = (la1, le1, la2, le2, alpha, beta, ga_buf, bits)
+    if early_stop is None:
+        _turbo_iterations(*args, n_iter, *work)
+        return bits
     for _ in range(n_iter):
-        _max_log_map(ls, lp1, la1, tail_x1, tail_z1, beta, le1)
-        la2 = scale * le1[pi]
-        _max_log_map(ls2, lp2, la2, tail_x2, tail_z2, beta, le2)
-        post2 = ls2 + la2 + le2  # a posteriori LLR of c'_i = c_pi(i)
-        bits[pi] = post2 < 0
-        la1[pi] = scale * le2
-        if early_stop is not None and early_stop(bits.copy()):
+        _turbo_iterations(*args, 1, *work)
+        if early_stop(bits.copy()):
             break
     return bits
+

@@ -5,12 +5,15 @@ Steps, all on (N,) complex64 at SEARCH_RATE_HZ:
    carrier offsets (CFO_GRID_HZ, 5 kHz steps over +-25 kHz: a crystal's +-20 kHz with margin; the
    worst grid miss of 2.5 kHz costs < 0.5 dB of correlation over the 66.7 us symbol). |c|^2 and the
    window energy are folded modulo the 5 ms PSS period, so every PSS in the capture adds up.
-   -> N_ID_2, coarse timing, coarse CFO.
+   -> the best few (N_ID_2, coarse CFO, timing) candidates.
 2. CFO from the PSS half-correlation phase (second half vs first half, 64 samples apart:
    unambiguous over +-15 kHz around the coarse value), averaged over every PSS occurrence.
 3. SSS (TS 36.211 6.11.2.1): the symbol before each PSS, equalised with the PSS channel, correlated
    with the 168 x 2 sequences; occurrences alternate subframe 0 / 5 and are summed coherently.
-   -> N_ID_1 and the frame boundary.
+   -> N_ID_1 and the frame boundary; the normalised SSS metric ranks the candidates (a PSS found at
+   a wrong whole-subcarrier CFO correlates with a time-shifted replica, but its SSS does not).
+4. CFO from the phase step between the known SSS and PSS (137 samples apart, +-7 kHz), combined with
+   step 2.
 Fine timing and the CRS-based CFO refinement run on demodulated grids (phy/ue/chest.py, receiver.py).
 """
 
@@ -135,19 +138,30 @@ def detect_pss(x: np.ndarray, cfo_grid_hz: np.ndarray = CFO_GRID_HZ, n_candidate
     n_valid = x.size - N_FFT + 1
     if n_valid < 1:
         raise CellNotFound(f"capture of {x.size} samples at 1.92 Msps is shorter than one OFDM symbol")
-    n_fft = scipy.fft.next_fast_len(x.size + N_FFT)
+    # FFT length a multiple of fs / 5 kHz = 384: the 5 kHz CFO steps are then whole bins and a shifted
+    # replica's spectrum is a circular shift of the unshifted one (one inverse FFT per hypothesis)
+    step = int(round(SEARCH_RATE_HZ / 5e3))
+    n_fft = step * scipy.fft.next_fast_len(-(-(x.size + N_FFT) // step))
     spec_x = scipy.fft.fft(x, n_fft)
+    spec_r0 = [scipy.fft.fft(pss_replica(n_id_2), n_fft) for n_id_2 in range(3)]
     energy = np.cumsum(np.concatenate([[0.0], np.abs(x.astype(np.complex128)) ** 2]))
     window_energy = energy[N_FFT:] - energy[:-N_FFT]  # (n_valid,)
     period = min(HALF_FRAME, n_valid)
+    # floor the energy at 1 % of its mean: windows over silent stretches (a lightly loaded noiseless
+    # grid has all-zero symbols) would otherwise divide FFT round-off by round-off
     folded_energy = _fold(window_energy, period)
+    folded_energy += 1e-2 * float(np.mean(folded_energy)) + 1e-30
     peaks = []  # (metric, n_id_2, cfo_hz, lag)
     total, count = 0.0, 0
     for n_id_2 in range(3):
         for cfo_hz in cfo_grid_hz:
-            spec_r = scipy.fft.fft(pss_replica(n_id_2, cfo_hz), n_fft)
+            shift = cfo_hz * n_fft / SEARCH_RATE_HZ
+            if abs(shift - round(shift)) < 1e-9:  # r(m) exp(j 2 pi k m / L)  <->  R(b - k)
+                spec_r = np.roll(spec_r0[n_id_2], int(round(shift)))
+            else:
+                spec_r = scipy.fft.fft(pss_replica(n_id_2, cfo_hz), n_fft)
             c = scipy.fft.ifft(spec_x * np.conj(spec_r))[:n_valid]
-            metric = _fold(np.abs(c) ** 2, period) / np.maximum(folded_energy, 1e-30)
+            metric = _fold(np.abs(c) ** 2, period) / folded_energy
             i = int(np.argmax(metric))
             total += float(metric.sum())
             count += metric.size
@@ -198,9 +212,7 @@ def _sss_table(n_id_2: int) -> np.ndarray:
     return t
 
 
-def detect_sss(
-    x: np.ndarray, n_id_2: int, positions: np.ndarray, n_best: int = 2
-) -> list[tuple[int, bool, float]]:
+def detect_sss(x: np.ndarray, n_id_2: int, positions: np.ndarray, n_best: int = 2) -> list[tuple[int, bool, float]]:
     """Best (N_ID_1, positions[0] is the PSS of subframe 0 (True) or 5 (False), metric) hypotheses.
 
     x: CFO-corrected (N,) complex at 1.92 Msps; positions: PSS useful-part starts (from detect_pss).
@@ -280,7 +292,8 @@ def cell_search(x: np.ndarray, n_candidates: int = 3) -> list[CellSearch]:
             continue
         p0 = int(pss.positions[0])
         for n_id_1, first_is_sf0, sss_metric in hyps:
-            cfo_sync_hz = cfo_hz + SYNC_CFO_WEIGHT * estimate_cfo_sync(xc, n_id_1, pss.n_id_2, pss.positions, first_is_sf0)
+            step_hz = estimate_cfo_sync(xc, n_id_1, pss.n_id_2, pss.positions, first_is_sf0)
+            cfo_sync_hz = cfo_hz + SYNC_CFO_WEIGHT * step_hz
             frame_start = p0 - PSS_OFFSET - (0 if first_is_sf0 else HALF_FRAME)
             found.append(
                 CellSearch(

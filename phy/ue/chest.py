@@ -2,12 +2,13 @@
 
 Per subframe grid (14, 12*n_rb) complex64 from ofdm_demodulate:
 - LS estimates on the pilots of each port: h = y * conj(r) (|r| = 1, TS 36.211 6.10.1.1/6.10.1.2);
-- frequency: moving average over `freq_window` pilots (edges use the pilots that exist), then linear
+- frequency: moving average over `freq_window` pilots (5, or 12 below 5 dB per RE; at the band edges a
+  straight-line fit over the nearest pilots, so a timing phase ramp stays unbiased), then linear
   interpolation to every subcarrier;
 - time: least-squares straight line through the port's CRS symbols (l' = 0, 4, 7, 11) evaluated at
   every symbol l' = 0..13 (tracks a slowly rotating phase, averages noise);
-- noise variance from the pilot residuals |h_ls - h_smoothed|^2, corrected by the (1 - 1/L) bias of an
-  L-pilot average that contains the pilot itself.
+- noise variance from the pilot residuals |h_ls - h_smoothed|^2, corrected by the smoother's own
+  share of each pilot (1 - 1/L for an L-pilot average that contains the pilot itself).
 Grid units: a unit transmitted RE through an ideal channel gives h = 1 (at the cell's own rate).
 """
 
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 FREQ_WINDOW = 5  # pilots averaged in frequency (30 subcarriers = 450 kHz)
+FREQ_WINDOW_LOW_SNR = 12  # below LOW_SNR_DB per RE (72 subcarriers = 1.08 MHz)
+LOW_SNR_DB = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,15 +74,39 @@ def crs_ls(grid: np.ndarray, n_id_cell: int, n_rb: int, subframe: int, port: int
     return syms, k, y * v
 
 
-def _moving_average(h: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centred moving average along the last axis, truncated at the edges. Returns (avg, counts)."""
-    n = h.shape[-1]
-    half = window // 2
-    c = np.concatenate([np.zeros((*h.shape[:-1], 1), h.dtype), np.cumsum(h, axis=-1)], axis=-1)
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) + half + 1, 0, n)
-    counts = (hi - lo).astype(np.float64)
-    return (c[..., hi] - c[..., lo]) / counts, counts
+@lru_cache(maxsize=32)
+def _smoother(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Linear frequency smoother over n pilots and its residual noise factor.
+
+    Row i: the least-squares straight line through the `window` pilots centred on i (shifted inward at
+    the band edges), evaluated at i. Inside the band this is the moving average; at the edges the line
+    keeps a phase ramp (timing offset) unbiased. Returns (S (n, n) float64, factor (n,) float64) with
+    E|h_ls - S h_ls|^2 = factor * noise_var for white noise: factor = 1 - 2 S_ii + sum_j S_ij^2.
+    """
+    w = min(window, n)
+    s = np.zeros((n, n))
+    for i in range(n):
+        lo = min(max(i - w // 2, 0), n - w)
+        t = np.arange(lo, lo + w, dtype=np.float64)
+        if w >= 2:
+            a = np.stack([np.ones(w), t - i], axis=1)
+            s[i, lo : lo + w] = np.linalg.pinv(a)[0]  # intercept of the line centred on i
+        else:
+            s[i, lo] = 1.0
+    factor = 1.0 - 2.0 * np.diag(s) + np.sum(s**2, axis=1)
+    s.setflags(write=False)
+    factor.setflags(write=False)
+    return s, factor
+
+
+def _interp_linear(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Complex piecewise-linear interpolation of fp(xp) at x, extended linearly beyond both ends."""
+    out = np.interp(x, xp, fp.real) + 1j * np.interp(x, xp, fp.imag)
+    if xp.size >= 2:
+        lo, hi = x < xp[0], x > xp[-1]
+        out[lo] = fp[0] + (x[lo] - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0])
+        out[hi] = fp[-1] + (x[hi] - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    return out
 
 
 def _time_weights(pilot_symbols: tuple[int, ...]) -> np.ndarray:
@@ -91,32 +118,43 @@ def _time_weights(pilot_symbols: tuple[int, ...]) -> np.ndarray:
 
 
 def estimate_channel(
-    grid: np.ndarray, n_id_cell: int, n_rb: int, n_ports: int, subframe: int, freq_window: int = FREQ_WINDOW
+    grid: np.ndarray, n_id_cell: int, n_rb: int, n_ports: int, subframe: int, freq_window: int | None = None
 ) -> ChannelEstimate:
-    """Channel of ports 0..n_ports-1 over one subframe grid (14, 12*n_rb) (see module docstring)."""
+    """Channel of ports 0..n_ports-1 over one subframe grid (14, 12*n_rb) (see module docstring).
+
+    freq_window: pilots averaged in frequency; None (default) picks it from the SNR measured with
+    FREQ_WINDOW pilots: FREQ_WINDOW at LOW_SNR_DB per RE and above, FREQ_WINDOW_LOW_SNR below (at low SNR
+    the estimate's noise costs more than a frequency-selective channel's curvature over 1 MHz).
+    Noise variance and RSRP always come from the FREQ_WINDOW pass.
+    """
     grid = np.asarray(grid)
     n_sc = 12 * n_rb
     if grid.shape != (N_SYMB_SUBFRAME, n_sc):
         raise ValueError(f"grid must be (14, {n_sc}) for n_rb={n_rb}, got {grid.shape}")
     if n_ports not in (1, 2):
         raise ValueError(f"n_ports must be 1 or 2, got {n_ports}")
-    h = np.empty((n_ports, N_SYMB_SUBFRAME, n_sc), dtype=np.complex64)
-    k_all = np.arange(n_sc)
-    res_energy, res_dof, rsrp_raw = 0.0, 0.0, 0.0
-    for port in range(n_ports):
-        syms, k, h_ls = crs_ls(grid, n_id_cell, n_rb, subframe, port)
-        h_ls = h_ls.astype(np.complex128)
-        h_sm, counts = _moving_average(h_ls, freq_window)
+    pilots = [crs_ls(grid, n_id_cell, n_rb, subframe, port) for port in range(n_ports)]
+    res_energy, res_dof = 0.0, 0.0
+    smoothed = []
+    for _, _, h_ls in pilots:
+        smoother, factor = _smoother(h_ls.shape[-1], FREQ_WINDOW)
+        h_sm = h_ls.astype(np.complex128) @ smoother.T
         res_energy += float(np.sum(np.abs(h_ls - h_sm) ** 2))
-        res_dof += float(h_ls.shape[0] * np.sum(1.0 - 1.0 / counts))
-        if port == 0:
-            rsrp_raw = float(np.mean(np.abs(h_ls) ** 2))
-        h_f = np.empty((len(syms), n_sc), dtype=np.complex128)
-        for i in range(len(syms)):
-            h_f[i] = np.interp(k_all, k[i], h_sm[i].real) + 1j * np.interp(k_all, k[i], h_sm[i].imag)
-        h[port] = _time_weights(syms) @ h_f
+        res_dof += float(h_ls.shape[0] * np.sum(factor))
+        smoothed.append(h_sm)
     noise_var = max(res_energy / max(res_dof, 1.0), 1e-12)
-    return ChannelEstimate(h=h, noise_var=noise_var, rsrp=max(rsrp_raw - noise_var, 1e-12))
+    rsrp = max(float(np.mean(np.abs(pilots[0][2]) ** 2)) - noise_var, 1e-12)
+    if freq_window is None:
+        freq_window = FREQ_WINDOW if rsrp >= noise_var * 10 ** (LOW_SNR_DB / 10) else FREQ_WINDOW_LOW_SNR
+    h = np.empty((n_ports, N_SYMB_SUBFRAME, n_sc), dtype=np.complex64)
+    f_all = _bin_freq(n_rb).astype(np.float64)  # interpolate on true frequency: DC is skipped
+    for port, (syms, k, h_ls) in enumerate(pilots):
+        h_sm = smoothed[port]
+        if freq_window != FREQ_WINDOW:
+            h_sm = h_ls.astype(np.complex128) @ _smoother(h_ls.shape[-1], freq_window)[0].T
+        h_f = np.stack([_interp_linear(f_all, f_all[k[i]], h_sm[i]) for i in range(len(syms))])
+        h[port] = _time_weights(syms) @ h_f
+    return ChannelEstimate(h=h, noise_var=noise_var, rsrp=rsrp)
 
 
 def _bin_freq(n_rb: int) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""`python -m gateway transmit`: the gateway process proper, streaming to the profile's radio.
+
+    python -m gateway transmit --config hw_configs/bench_b210.yaml --seconds 10
+
+Each 1 ms subframe: eNodeB (mac scheduler + phy) -> DL pre-compensation (when `orbit.enabled` and
+`link.precomp` is not `off`: x(t + tau_hat(t) - D) exp(+j 2 pi phi_hat(t)), DESIGN.md 3) -> radio
+driver chosen by `radio.driver` (SoapySDR hardware, ZeroMQ, loopback, ...), tagged with the stream's
+sample counter. With an orbit, the stream's sample 0 is the acquisition of signal (AOS) of the
+selected pass. Prints progress and the radio's counters; Ctrl+C stops cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from gateway.config import Config, ConfigError, load_config
+from gateway.enodeb import ENodeB, combine_ports
+from phy.numerology import numerology
+from radio_drivers import open_radio
+
+DEFAULT_CONFIG = "hw_configs/loopback.yaml"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("transmit", help="stream the downlink (pre-compensated with an orbit) to the profile's radio")
+    p.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML profile (default {DEFAULT_CONFIG})")
+    p.add_argument("--seconds", type=float, default=1.0, help="how long to transmit (default 1 s)")
+    p.set_defaults(func=transmit)
+
+
+def dl_precompensator(cfg: Config, sample_rate_hz: float):
+    """(Compensator, stream offset in samples, description) for the selected pass, or (None, 0, why not)."""
+    if not cfg.orbit.enabled or cfg.link.precomp == "off":
+        return None, 0, "off (orbit disabled or link.precomp: off)"
+    from gateway.precomp import Compensator
+    from gateway.scenario import Scenario
+
+    sc = Scenario.from_config(cfg)
+    p = sc.select_pass()
+    check_doppler_fits(cfg, sc, p, sample_rate_hz)
+    d_s = sc.target_delay_s(p, sample_rate_hz)
+    comp = Compensator(sc.dl_track(sample_rate_hz), d_s, cfg.link.precomp, direction="dl")
+    n_aos = round(p.aos_s * sample_rate_hz)
+    text = (f"{cfg.link.precomp}, stream starts at the pass's AOS, {p.aos_s:.0f} s after "
+            f"{sc.epoch_utc:%Y-%m-%d %H:%M:%S} UTC; D = {d_s * 1e3:.3f} ms")
+    return comp, n_aos, text
+
+
+def check_doppler_fits(cfg: Config, sc, p, sample_rate_hz: float) -> None:
+    """The Doppler-shifted occupied band must stay inside +-fs/2: the two-hop DL Doppler of a pass reaches
+    ~1 MHz on a Q/V feeder, more than a 1.4 MHz cell's 1.92 Msps stream can carry without aliasing."""
+    if cfg.link.precomp not in ("doppler", "both"):
+        return
+    import numpy as np
+
+    from gateway.relay import relay_dl
+
+    t_s = np.linspace(p.aos_s, p.los_s, 61)
+    doppler_hz = float(np.max(np.abs(relay_dl(sc.gateway, sc.sat, sc.beam, t_s, sc.carriers).phase_rate_hz)))
+    edge_hz = cfg.cell.n_rb_dl * 12 * 15e3 / 2 + doppler_hz
+    if edge_hz > 0.45 * sample_rate_hz:
+        raise ConfigError(
+            f"link.precomp: {cfg.link.precomp}: the pass's two-hop Doppler (up to {doppler_hz / 1e3:.0f} kHz) moves "
+            f"the {cfg.cell.bandwidth_hz / 1e6:g} MHz cell's edge to {edge_hz / 1e3:.0f} kHz, beyond the "
+            f"{sample_rate_hz / 1e6:.2f} Msps stream; use a wider cell.n_rb_dl, or link.precomp: delay and "
+            "remove the Doppler in the RF up-converter"
+        )
+
+
+def transmit(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    if args.seconds <= 0:
+        raise SystemExit("--seconds must be > 0")
+    num = numerology(cfg.cell.n_rb_dl)
+    fs = num.sample_rate_hz
+    comp, n_aos, comp_text = dl_precompensator(cfg, fs)
+    enb = ENodeB(cfg)
+    n_subframes = max(1, round(args.seconds * 1000))
+    print(
+        f"soragate transmit: profile '{cfg.name}', radio '{cfg.radio.driver}', {fs / 1e6:.2f} Msps at "
+        f"{cfg.cell.dl_frequency_hz / 1e6:.1f} MHz, {n_subframes} ms\n  pre-compensation: {comp_text}",
+        flush=True,
+    )
+    radio = open_radio(cfg.radio, sample_rate_hz=fs, center_frequency_hz=cfg.cell.dl_frequency_hz)
+    t0 = time.perf_counter()
+    sent = 0
+    try:
+        for k in range(n_subframes):
+            sf = enb.subframe(k)
+            x = combine_ports(sf.samples)
+            if comp is not None:
+                x = comp.process(x, n_aos + sf.n)
+            radio.tx(x, timestamp=sf.n)
+            sent = k + 1
+            if sent % 1000 == 0:
+                rate = sent / 1000 / (time.perf_counter() - t0)
+                print(f"  {sent / 1000:.0f} s sent ({rate:.2f} x real time)", flush=True)
+    except KeyboardInterrupt:
+        print("  stopped by the user", flush=True)
+    finally:
+        counters = radio.counters.as_dict()
+        radio.close()
+    wall_s = time.perf_counter() - t0
+    volume = ("samples_tx", "frames_tx", "samples_rx", "frames_rx")
+    problems = {k: v for k, v in counters.items() if v and k not in volume}
+    print(f"  sent {sent} ms in {wall_s:.2f} s ({sent / 1000 / wall_s:.2f} x real time); radio counters: {counters}")
+    if problems:
+        print(f"  WARNING: the radio reported {problems}")
+    return 0

@@ -1,0 +1,328 @@
+"""Per-TTI downlink scheduler of the eNodeB (FDD, one codeword, transmission mode 1 or 2).
+
+For each (SFN, subframe) `DlScheduler.schedule` decides, in this priority order:
+
+1. System information on SI-RNTI, DCI format 1A in the common search space (TS 36.213 9.1.1):
+   SIB1 in subframe 5 of even frames with RV = ceil(3k/2) mod 4, k = (SFN/2) mod 4 (TS 36.321 5.3.1,
+   TS 36.331 5.2.1.2); the SI message with SIB2 in the first `si_transmissions` free subframes of its
+   SI window (TS 36.331 5.2.3, via mac.si_schedule). A 1A with SI-RNTI reads I_MCS as I_TBS and takes
+   its TBS from the N_PRB^1A = 2 or 3 column picked by the TPC LSB (TS 36.213 7.1.7.2.1), QPSK; the
+   scheduler picks the smallest such TBS that holds the message, then the fewest PRBs (from PRB 0)
+   that keep the effective code rate (TBS + 24) / G under `si_max_code_rate`.
+2. Reserved paging and random-access-response slots: in `paging_subframes` / `rar_subframes` one
+   common-space PDCCH candidate (L = 4) and `reserved_prbs` PRBs are kept free. Nothing is sent there
+   yet (paging and RACH need the uplink); the reservation only keeps user data out of the way.
+   Default paging subframe 9: defaultPagingCycle T with nB = oneT gives N = T, Ns = 1, i.e. a paging
+   occasion in subframe 9 of every frame (TS 36.304 7.1, 7.2).
+3. User data for the configured C-RNTIs (full-buffer traffic): the PRBs left over, shared equally,
+   at `user_mcs`, DCI format 1 (type 0 RBG bitmap, whole free RBGs only, TS 36.213 7.1.6.1) or 1A
+   (contiguous localized type 2), in each UE's UE-specific search space. Each transport block is a
+   DL-SCH MAC PDU (mac.pdu.build_dl_sch_pdu) carrying one DTCH SDU of pseudo-random bytes. HARQ
+   process = TTI mod 8 with its NDI toggled on every new block; without an uplink there is no HARQ
+   feedback, so every block is a new transmission at RV 0. The MCS is lowered in a TTI where the
+   effective code rate would exceed 0.93 (TS 36.213 7.1.7: the UE may skip such a block).
+
+PHICH values come with the uplink; `TtiPlan.phich` is empty for now.
+
+    sched = DlScheduler.from_config(cfg)            # encodes SIB1/SIB2 once (pycrate is slow)
+    plan = sched.schedule(sfn, subframe)            # TtiPlan(assignments, reserved, ...)
+    add_dl_data(grid, cfg.cell, sfn, subframe, plan.assignments)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from phy.channels.pdsch import pdsch_re_indices
+from phy.dci import Dci1, Dci1A
+from phy.dl_data import SI_RNTI, DlAssignment, PhichTx
+from phy.regs import control_regs
+from phy.resource_allocation import rbg_size, riv_encode, type0_bitmap
+from phy.search_space import Candidate, common_candidates, ue_candidates
+from phy.tbs import I_TBS_MAX, mcs_to_itbs, tbs
+
+from .pdu import build_dl_sch_pdu
+from .si_schedule import SiSchedule, si_occasion, si_schedule, sib1_occasion
+from .sib import encode_si_sib2, encode_sib1, pad_to_tbs
+
+if TYPE_CHECKING:
+    from gateway.config import CellConfig, Config, SchedulerConfig, SystemInfoConfig
+
+__all__ = ["DlScheduler", "Reservation", "SiTx", "TtiPlan", "UserTx", "si_allocation", "LCID_USER"]
+
+LCID_USER = 3  # DTCH of the default data radio bearer (LCID 3..10, TS 36.321 Table 6.2.1-1)
+MAX_CODE_RATE = 0.93  # TS 36.213 7.1.7: the UE may skip a PDSCH above this effective code rate
+_RESERVED_AGGREGATION = 4
+_N_HARQ = 8  # FDD downlink HARQ processes (TS 36.213 7)
+
+
+@dataclass(frozen=True)
+class SiTx:
+    """An SI-RNTI transmission: 'sib1' or 'si' (SI message index si_index), RV, TBS, PRBs."""
+
+    kind: str
+    rv: int
+    tbs: int
+    n_prb: int
+    si_index: int = 0
+
+
+@dataclass(frozen=True)
+class UserTx:
+    """A C-RNTI transmission: RNTI, I_MCS, TBS, PRB count, HARQ process, NDI and the MAC PDU bytes."""
+
+    rnti: int
+    mcs: int
+    tbs: int
+    n_prb: int
+    harq_process: int
+    ndi: int
+    pdu: bytes
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A slot kept free: kind ('paging' or 'rar'), its PRBs and its PDCCH CCEs."""
+
+    kind: str
+    prbs: tuple[int, ...]
+    cces: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TtiPlan:
+    """Everything the scheduler decided for one TTI (phy input: `assignments`, `phich`)."""
+
+    sfn: int
+    subframe: int
+    assignments: tuple[DlAssignment, ...]
+    si: tuple[SiTx, ...] = ()
+    users: tuple[UserTx, ...] = ()
+    reserved: tuple[Reservation, ...] = ()
+    phich: tuple[PhichTx, ...] = ()
+    skipped_rntis: tuple[int, ...] = ()  # C-RNTIs that found no free PRB or PDCCH candidate
+
+
+@lru_cache(maxsize=1024)
+def _n_pdsch_re(n_rb: int, pci: int, n_ports: int, n_ctrl: int, subframe: int, first: int, n_prb: int) -> int:
+    prbs = np.arange(first, first + n_prb)
+    return int(pdsch_re_indices(np.stack([prbs, prbs]), n_rb, pci, n_ports, n_ctrl, subframe)[0].size)
+
+
+@lru_cache(maxsize=1024)
+def _n_pdsch_re_of(n_rb: int, pci: int, n_ports: int, n_ctrl: int, subframe: int, prbs: bytes) -> int:
+    p = np.frombuffer(prbs, dtype=np.int64)
+    return int(pdsch_re_indices(np.stack([p, p]), n_rb, pci, n_ports, n_ctrl, subframe)[0].size)
+
+
+def si_allocation(
+    payload_bits: int, cell, subframe: int, first_prb: int = 0, max_code_rate: float = 0.33
+) -> tuple[int, int, int, int]:
+    """(I_MCS = I_TBS, N_PRB^1A, n_prb, TBS) of an SI-RNTI format 1A PDSCH for a BCCH message.
+
+    TBS: the smallest tbs(I_TBS, N_PRB^1A), N_PRB^1A in {2, 3}, holding `payload_bits` (TS 36.213
+    7.1.7.2.1); n_prb: the fewest PRBs from `first_prb` with (TBS + 24) / (2 n_RE) <= max_code_rate
+    (QPSK; all remaining PRBs if none does, as long as the rate stays <= 0.93).
+    """
+    fits = sorted(
+        (tbs(i, n1a), i, n1a) for i in range(I_TBS_MAX + 1) for n1a in (2, 3) if tbs(i, n1a) >= payload_bits
+    )
+    if not fits:
+        raise ValueError(f"a {payload_bits}-bit BCCH message exceeds the largest format 1A SI TBS")
+    size, i_tbs, n1a = fits[0]
+    n_rb = int(cell.n_rb_dl)
+    key = (n_rb, int(cell.pci), int(cell.n_ports), int(cell.n_ctrl_symbols), subframe, first_prb)
+    for n_prb in range(1, n_rb - first_prb + 1):
+        rate = (size + 24) / (2 * _n_pdsch_re(*key, n_prb))
+        if rate <= max_code_rate or n_prb == n_rb - first_prb:
+            if rate > MAX_CODE_RATE:
+                break
+            return i_tbs, n1a, n_prb, size
+    raise ValueError(
+        f"the {size}-bit SI transport block does not fit PRBs {first_prb}..{n_rb - 1} of subframe {subframe} "
+        f"at code rate <= {MAX_CODE_RATE}"
+    )
+
+
+def _bits(data: bytes) -> np.ndarray:
+    """Bytes -> (8 n,) uint8 bits, MSB of the first byte first (TS 36.321 6.1.1 bit order)."""
+    return np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+
+
+@dataclass
+class DlScheduler:
+    """Downlink scheduler with explicit state (NDI per UE and HARQ process, the traffic generator).
+
+    sib1 / si_messages: the BCCH-DL-SCH encodings (bytes), made once per configuration.
+    """
+
+    cell: CellConfig
+    config: SchedulerConfig
+    sib1: bytes
+    si_messages: tuple[bytes, ...]
+    si_sched: SiSchedule
+    rng: np.random.Generator = field(repr=False, default=None)
+    ndi: dict = field(default_factory=dict)
+    tti: int = 0
+    _si_cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.rng is None:
+            self.rng = np.random.default_rng(self.config.seed)
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> DlScheduler:
+        return cls.create(cfg.cell, cfg.system_info, cfg.scheduler)
+
+    @classmethod
+    def create(cls, cell: CellConfig, system_info: SystemInfoConfig, config: SchedulerConfig) -> DlScheduler:
+        """Encode SIB1 and the SI message with SIB2 once (TS 36.331 via pycrate) and set up the state."""
+        return cls(
+            cell=cell,
+            config=config,
+            sib1=encode_sib1(cell, system_info),
+            si_messages=(encode_si_sib2(cell, system_info),),
+            si_sched=si_schedule(system_info),
+        )
+
+    # -- system information ------------------------------------------------------------------------
+
+    def _si_assignment(self, kind: str, si_index: int, rv: int, subframe: int, first_cce: int):
+        """(DlAssignment, SiTx, n_prb) for an SI-RNTI transmission; transport blocks cached per message."""
+        key = (kind, si_index, subframe)
+        if key not in self._si_cache:
+            msg = self.sib1 if kind == "sib1" else self.si_messages[si_index]
+            i_tbs, n1a, n_prb, size = si_allocation(
+                8 * len(msg), self.cell, subframe, 0, self.config.si_max_code_rate
+            )
+            tb = _bits(pad_to_tbs(msg, size))
+            tb.setflags(write=False)
+            self._si_cache[key] = (i_tbs, n1a, n_prb, size, tb)
+        i_tbs, n1a, n_prb, size, tb = self._si_cache[key]
+        # TPC LSB selects the N_PRB^1A column (TS 36.213 7.1.7.2.1): 0 -> 2, 1 -> 3
+        dci = Dci1A(riv=riv_encode(0, n_prb, int(self.cell.n_rb_dl)), mcs=i_tbs, rv=rv, tpc=1 if n1a == 3 else 0)
+        a = DlAssignment(dci, SI_RNTI, self.config.si_aggregation, first_cce, tb)
+        return a, SiTx(kind, rv, size, n_prb, si_index), n_prb
+
+    # -- one TTI -----------------------------------------------------------------------------------
+
+    def schedule(self, sfn: int, subframe: int) -> TtiPlan:
+        """The downlink of (sfn, subframe): SI first, then reserved slots, then user data."""
+        n_rb = int(self.cell.n_rb_dl)
+        n_cce = control_regs(self.cell, subframe).n_cce
+        prb_used = np.zeros(n_rb, dtype=bool)
+        cce_used = np.zeros(n_cce, dtype=bool)
+        assignments: list[DlAssignment] = []
+        si_tx: list[SiTx] = []
+
+        def take_common(level: int) -> int | None:
+            for cand in common_candidates(n_cce):
+                span = slice(cand.first_cce, cand.first_cce + cand.aggregation)
+                if cand.aggregation == level and not cce_used[span].any():
+                    cce_used[span] = True
+                    return cand.first_cce
+            return None
+
+        # 1. system information (SIB1 and the SI messages never share a subframe, 36.331 5.2.3)
+        rv = sib1_occasion(sfn, subframe)
+        hit = ("sib1", 0, rv) if rv is not None else None
+        if hit is None:
+            occ = si_occasion(sfn, subframe, self.si_sched)
+            hit = ("si", occ[0], occ[1]) if occ is not None else None
+        if hit is not None:
+            first = take_common(self.config.si_aggregation)
+            if first is None:
+                raise ValueError(f"no common-space PDCCH candidate of L={self.config.si_aggregation} ({n_cce} CCEs)")
+            a, tx, n_prb = self._si_assignment(hit[0], hit[1], hit[2], subframe, first)
+            prb_used[:n_prb] = True
+            assignments.append(a)
+            si_tx.append(tx)
+
+        # 2. reserved paging / RAR slots (kept free, nothing sent)
+        reserved = []
+        for kind, subframes in (("paging", self.config.paging_subframes), ("rar", self.config.rar_subframes)):
+            if subframe not in subframes:
+                continue
+            start = int(np.argmin(prb_used)) if not prb_used.all() else n_rb
+            prbs = tuple(range(start, min(start + self.config.reserved_prbs, n_rb)))
+            prb_used[list(prbs)] = True
+            first = take_common(_RESERVED_AGGREGATION)
+            cces = () if first is None else tuple(range(first, first + _RESERVED_AGGREGATION))
+            reserved.append(Reservation(kind, prbs, cces))
+
+        # 3. user data
+        users, skipped = [], []
+        if self.config.traffic:
+            shares = self._user_prbs(prb_used, len(self.config.c_rntis))
+            for rnti, prbs in zip(self.config.c_rntis, shares, strict=True):
+                cand = self._ue_candidate(n_cce, rnti, subframe, cce_used) if len(prbs) else None
+                if cand is None:
+                    skipped.append(rnti)
+                    continue
+                a, tx = self._user_assignment(rnti, np.asarray(prbs), subframe, cand)
+                assignments.append(a)
+                users.append(tx)
+        self.tti += 1
+        return TtiPlan(sfn, subframe, tuple(assignments), tuple(si_tx), tuple(users), tuple(reserved), (),
+                       tuple(skipped))
+
+    def _user_prbs(self, prb_used: np.ndarray, n_users: int) -> list[np.ndarray]:
+        """The free PRBs split into `n_users` shares: whole free RBGs (format 1) or contiguous runs (1A)."""
+        n_rb = prb_used.size
+        if self.config.user_dci_format == "1":
+            p = rbg_size(n_rb)
+            free_rbgs = [g for g in range(-(-n_rb // p)) if not prb_used[g * p : (g + 1) * p].any()]
+            groups = np.array_split(np.array(free_rbgs, dtype=np.int64), n_users)
+            return [np.array([q for g in grp for q in range(g * p, min((g + 1) * p, n_rb))], dtype=np.int64)
+                    for grp in groups]
+        # 1A: the longest free contiguous run, split into contiguous shares
+        best, start = (0, 0), None
+        for i in range(n_rb + 1):
+            free = i < n_rb and not prb_used[i]
+            if free and start is None:
+                start = i
+            elif not free and start is not None:
+                best = max(best, (i - start, start))
+                start = None
+        length, begin = best
+        return list(np.array_split(np.arange(begin, begin + length, dtype=np.int64), n_users))
+
+    def _ue_candidate(self, n_cce: int, rnti: int, subframe: int, cce_used: np.ndarray) -> Candidate | None:
+        """A free UE-specific PDCCH candidate (TS 36.213 9.1.1), the configured level first."""
+        cands = ue_candidates(n_cce, rnti, subframe)
+        order = sorted(cands, key=lambda c: (c.aggregation != self.config.user_aggregation, c.aggregation))
+        for cand in order:
+            span = slice(cand.first_cce, cand.first_cce + cand.aggregation)
+            if not cce_used[span].any():
+                cce_used[span] = True
+                return cand
+        return None
+
+    def _user_assignment(self, rnti: int, prbs: np.ndarray, subframe: int, cand: Candidate):
+        n_rb = int(self.cell.n_rb_dl)
+        c = self.cell
+        g_re = _n_pdsch_re_of(n_rb, int(c.pci), int(c.n_ports), int(c.n_ctrl_symbols), subframe, prbs.tobytes())
+        mcs = self.config.user_mcs
+        while True:  # effective code rate <= 0.93 (TS 36.213 7.1.7)
+            i_tbs, q_m = mcs_to_itbs(mcs)
+            size = tbs(i_tbs, prbs.size)
+            if (size + 24) / (g_re * q_m) <= MAX_CODE_RATE or mcs == 0:
+                break
+            mcs -= 1
+        harq = self.tti % _N_HARQ
+        ndi = self.ndi.get((rnti, harq), 1) ^ 1  # toggled: every block is new (no HARQ feedback yet)
+        self.ndi[(rnti, harq)] = ndi
+        n_bytes = size // 8
+        # one DTCH SDU filling the block behind a single 1-byte subheader (last, no L: TS 36.321 6.1.2)
+        pdu = build_dl_sch_pdu([(LCID_USER, self.rng.bytes(n_bytes - 1))], tbs_bytes=n_bytes)
+        if self.config.user_dci_format == "1":
+            dci = Dci1(rb_assignment=type0_bitmap(prbs, n_rb), mcs=mcs, harq_process=harq, ndi=ndi, ra_type=0)
+        else:
+            dci = Dci1A(riv=riv_encode(int(prbs[0]), prbs.size, n_rb), mcs=mcs, harq_process=harq, ndi=ndi)
+        a = DlAssignment(dci, rnti, cand.aggregation, cand.first_cce, _bits(pdu))
+        return a, UserTx(rnti, mcs, size, int(prbs.size), harq, ndi, pdu)
+

@@ -1,0 +1,106 @@
+"""The handset's downlink data receiver: every subframe of a capture after `read_cell` found the cell.
+
+With the cell's timing, carrier offset, SFN, N_RB and port count from a CellReport, each complete
+subframe is demodulated at the cell's rate (a third of the CP early, fine delay from the CRS phase
+slope, phy.ue.chest), its channel estimated from the CRS, its CFI decoded from the PCFICH (TS 36.211
+6.7), the PDCCH blind-decoded for the common RNTIs and the handset's C-RNTI (TS 36.213 9.1.1) and the
+PDSCH of each downlink assignment decoded (TS 36.212 5.3.2 inverse, CRC24A; phy.ue.pdsch_rx).
+
+    cell = read_cell(x, fs)
+    for sf in receive_downlink(x, fs, cell, c_rnti=0x46):
+        for tb in sf.tbs:
+            tb.found.rnti, tb.grant.tbs, tb.result.crc_ok, tb.result.bits
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from phy.dci import Dci1, Dci1A
+from phy.numerology import numerology
+from phy.ofdm import ofdm_demodulate
+
+from .cell_search import derotate
+from .chest import apply_delay, estimate_channel, estimate_delay
+from .pcfich_rx import decode_cfi
+from .pdcch_rx import P_RNTI, RA_RNTIS, SI_RNTI, blind_decode
+from .pdsch_rx import ReceivedTb, receive_pdsch
+from .receiver import CellReport
+from .resample import resample
+
+__all__ = ["SubframeRx", "receive_downlink", "CHUNK_SUBFRAMES"]
+
+CHUNK_SUBFRAMES = 10  # subframes demodulated (and delay-estimated) together
+
+
+@dataclass(frozen=True)
+class SubframeRx:
+    """One received subframe: SFN and subframe number, CFI read from the PCFICH, the SINR per RE
+    (dB, CRS), the DCIs found (phy.ue.pdcch_rx.FoundDci) and the PDSCH decodes (ReceivedTb)."""
+
+    sfn: int
+    subframe: int
+    cfi: int
+    sinr_db: float
+    dcis: tuple
+    tbs: tuple[ReceivedTb, ...]
+
+
+def receive_downlink(
+    samples: np.ndarray,
+    sample_rate_hz: float,
+    cell: CellReport,
+    c_rnti: int | None = None,
+    common_rntis: tuple[int, ...] = (SI_RNTI, P_RNTI, *RA_RNTIS),
+    n_iter: int = 8,
+) -> Iterator[SubframeRx]:
+    """Decode every complete subframe of `samples` (N,) complex at `sample_rate_hz` for `cell`.
+
+    The input rate must be >= the cell's standard rate (it is resampled to it when higher). Yields
+    the subframes in time order.
+    """
+    n_rb, pci, n_ports = cell.n_rb_dl, cell.pci, cell.n_ports
+    num = numerology(n_rb)
+    fs_cell = num.sample_rate_hz
+    x = np.asarray(samples).astype(np.complex64, copy=False)
+    if sample_rate_hz < fs_cell:
+        raise ValueError(
+            f"a {n_rb}-PRB cell needs >= {fs_cell / 1e6:.2f} Msps to demodulate its full band, "
+            f"got {sample_rate_hz / 1e6:.2f} Msps"
+        )
+    if sample_rate_hz != fs_cell:
+        x = resample(x, sample_rate_hz, fs_cell)
+    frame_start = cell.timing_offset_samples * fs_cell / sample_rate_hz
+    x = derotate(x, cell.cfo_hz, fs_cell)
+    sp = num.samples_per_subframe
+    start = int(round(frame_start))
+    j_first = -(start // sp)
+    j_last = (x.size - sp - start) // sp
+    fft_offset = int(num.cp_lengths.min()) // 3  # as read_cell: room for a timing error
+    ctrl_extra = 1 if n_rb <= 10 else 0  # n_ctrl_symbols = CFI + 1 for N_RB <= 10 (TS 36.211 6.7)
+    for j0 in range(j_first, j_last + 1, CHUNK_SUBFRAMES):
+        js = np.arange(j0, min(j0 + CHUNK_SUBFRAMES, j_last + 1))
+        idx = (start + js * sp)[:, None] + np.arange(sp)[None, :]
+        grids = ofdm_demodulate(x[idx], n_rb, fft_offset)
+        grids = apply_delay(grids, estimate_delay(grids, pci, n_rb, js % 10), n_rb)
+        for grid, j in zip(grids, js, strict=True):
+            sf = int(j) % 10
+            sfn = (cell.sfn + int(j) // 10) % 1024
+            est = estimate_channel(grid, pci, n_rb, n_ports, sf)
+            cfi, _ = decode_cfi(grid, est, pci, n_rb, n_ports, sf)
+            sub_cell = SimpleNamespace(
+                n_rb_dl=n_rb, pci=pci, n_ports=n_ports, phich_duration=cell.phich_duration,
+                phich_resource=cell.phich_resource, cfi=cfi, n_ctrl_symbols=cfi + ctrl_extra,
+            )
+            found = blind_decode(grid, est.h, est.noise_var, sub_cell, sf, c_rnti=c_rnti, common_rntis=common_rntis)
+            tbs = tuple(
+                receive_pdsch(grid, est.h, est.noise_var, sub_cell, sf, f, n_iter=n_iter)
+                for f in found
+                if isinstance(f.dci, (Dci1, Dci1A)) and f.dci.mcs < 29  # 29..31: a HARQ retransmission
+            )
+            sinr_db = float(10 * np.log10(est.rsrp / est.noise_var))
+            yield SubframeRx(sfn, sf, cfi, sinr_db, tuple(found), tbs)
