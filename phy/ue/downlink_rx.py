@@ -22,14 +22,13 @@ import numpy as np
 
 from phy.dci import Dci1, Dci1A
 from phy.numerology import numerology
-from phy.ofdm import ofdm_demodulate
 
 from .cell_search import derotate
-from .chest import apply_delay, estimate_channel, estimate_delay
+from .chest import estimate_channel
 from .pcfich_rx import decode_cfi
 from .pdcch_rx import P_RNTI, RA_RNTIS, SI_RNTI, blind_decode
 from .pdsch_rx import ReceivedTb, receive_pdsch
-from .receiver import CellReport
+from .receiver import CellReport, demodulate_subframes
 from .resample import resample
 
 __all__ = ["SubframeRx", "receive_downlink", "CHUNK_SUBFRAMES"]
@@ -80,13 +79,10 @@ def receive_downlink(
     start = int(round(frame_start))
     j_first = -(start // sp)
     j_last = (x.size - sp - start) // sp
-    fft_offset = int(num.cp_lengths.min()) // 3  # as read_cell: room for a timing error
     ctrl_extra = 1 if n_rb <= 10 else 0  # n_ctrl_symbols = CFI + 1 for N_RB <= 10 (TS 36.211 6.7)
     for j0 in range(j_first, j_last + 1, CHUNK_SUBFRAMES):
         js = np.arange(j0, min(j0 + CHUNK_SUBFRAMES, j_last + 1))
-        idx = (start + js * sp)[:, None] + np.arange(sp)[None, :]
-        grids = ofdm_demodulate(x[idx], n_rb, fft_offset)
-        grids = apply_delay(grids, estimate_delay(grids, pci, n_rb, js % 10), n_rb)
+        grids, _, _ = demodulate_subframes(x, n_rb, start, js, pci)
         for grid, j in zip(grids, js, strict=True):
             sf = int(j) % 10
             sfn = (cell.sfn + int(j) // 10) % 1024

@@ -91,12 +91,26 @@ def _demodulate(x: np.ndarray, fs_hz: float, n_rb: int, frame_start: float, cfo_
     if j_max < j_min:
         raise CellNotFound(f"capture of {x.size} samples holds no complete subframe at n_rb={n_rb}")
     js = np.arange(j_min, j_max + 1)
-    xc = derotate(x, cfo_hz, fs_hz)
+    grids, delay, fft_offset = demodulate_subframes(derotate(x, cfo_hz, fs_hz), n_rb, start, js, n_id_cell)
+    return _Grids(grids, js, start, delay, fft_offset)
+
+
+def demodulate_subframes(
+    x: np.ndarray, n_rb: int, start: int, js: np.ndarray, n_id_cell: int
+) -> tuple[np.ndarray, float, int]:
+    """OFDM-demodulate subframes j = js (frame-relative) of a CFO-corrected capture `x` at the cell's rate.
+
+    Subframe j starts at sample start + j * samples_per_subframe; the FFT window is a third of the CP
+    early (room for a timing error) and the residual timing is measured on the CRS and removed.
+    Returns (grids (len(js), 14, 12 n_rb) complex64, residual delay in samples, fft_offset).
+    """
+    num = numerology(n_rb)
+    sp = num.samples_per_subframe
     idx = (start + js * sp)[:, None] + np.arange(sp)[None, :]
-    fft_offset = int(num.cp_lengths.min()) // 3  # FFT window a third of the CP early: room for timing error
-    grids = ofdm_demodulate(xc[idx], n_rb, fft_offset)
+    fft_offset = int(num.cp_lengths.min()) // 3
+    grids = ofdm_demodulate(x[idx], n_rb, fft_offset)
     delay = estimate_delay(grids, n_id_cell, n_rb, js % 10)
-    return _Grids(apply_delay(grids, delay, n_rb), js, start, delay, fft_offset)
+    return apply_delay(grids, delay, n_rb), delay, fft_offset
 
 
 def _cfo_residual(g: _Grids, n_rb: int, fs_hz: float, n_id_cell: int) -> float:
