@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from gateway.config import ConfigError
+from radio_drivers import RadioError
 
 COMMAND_MODULES = (
     "gateway.cmd_run",
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    except RadioError as exc:
+        print(f"radio error: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

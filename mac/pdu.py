@@ -159,6 +159,10 @@ def build_dl_sch_pdu(
     SDU then needs its L field). `tbs_bytes=None` builds the PDU without padding.
     """
     elements = _check_elements(list(sdus), list(ces))
+    if len(elements) == 1 and tbs_bytes == 1 + len(elements[0].payload):
+        # one element filling the block exactly: a single last subheader R/R/E=0/LCID without F/L,
+        # the byte _HEADER.build gives (the hot path of full-buffer user data; tests compare both)
+        return bytes((elements[0].lcid,)) + elements[0].payload
     payload = b"".join(e.payload for e in elements)
     # header with every element's L present except the last one's
     header_bytes = [1 if e.lcid in _NO_L else _l_field_bytes(len(e.payload)) for e in elements]

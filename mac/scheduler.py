@@ -272,24 +272,7 @@ class DlScheduler:
 
     def _user_prbs(self, prb_used: np.ndarray, n_users: int) -> list[np.ndarray]:
         """The free PRBs split into `n_users` shares: whole free RBGs (format 1) or contiguous runs (1A)."""
-        n_rb = prb_used.size
-        if self.config.user_dci_format == "1":
-            p = rbg_size(n_rb)
-            free_rbgs = [g for g in range(-(-n_rb // p)) if not prb_used[g * p : (g + 1) * p].any()]
-            groups = np.array_split(np.array(free_rbgs, dtype=np.int64), n_users)
-            return [np.array([q for g in grp for q in range(g * p, min((g + 1) * p, n_rb))], dtype=np.int64)
-                    for grp in groups]
-        # 1A: the longest free contiguous run, split into contiguous shares
-        best, start = (0, 0), None
-        for i in range(n_rb + 1):
-            free = i < n_rb and not prb_used[i]
-            if free and start is None:
-                start = i
-            elif not free and start is not None:
-                best = max(best, (i - start, start))
-                start = None
-        length, begin = best
-        return list(np.array_split(np.arange(begin, begin + length, dtype=np.int64), n_users))
+        return list(_user_prbs(prb_used.tobytes(), n_users, self.config.user_dci_format))
 
     def _ue_candidate(self, n_cce: int, rnti: int, subframe: int, cce_used: np.ndarray) -> Candidate | None:
         """A free UE-specific PDCCH candidate (TS 36.213 9.1.1), the configured level first."""
@@ -320,9 +303,46 @@ class DlScheduler:
         # one DTCH SDU filling the block behind a single 1-byte subheader (last, no L: TS 36.321 6.1.2)
         pdu = build_dl_sch_pdu([(LCID_USER, self.rng.bytes(n_bytes - 1))], tbs_bytes=n_bytes)
         if self.config.user_dci_format == "1":
-            dci = Dci1(rb_assignment=type0_bitmap(prbs, n_rb), mcs=mcs, harq_process=harq, ndi=ndi, ra_type=0)
+            bitmap = _type0_bitmap(prbs.tobytes(), n_rb)
+            dci = Dci1(rb_assignment=bitmap, mcs=mcs, harq_process=harq, ndi=ndi, ra_type=0)
         else:
             dci = Dci1A(riv=riv_encode(int(prbs[0]), prbs.size, n_rb), mcs=mcs, harq_process=harq, ndi=ndi)
         a = DlAssignment(dci, rnti, cand.aggregation, cand.first_cce, _bits(pdu))
         return a, UserTx(rnti, mcs, size, int(prbs.size), harq, ndi, pdu)
 
+
+@lru_cache(maxsize=256)
+def _user_prbs(prb_used_bytes: bytes, n_users: int, dci_format: str) -> tuple[np.ndarray, ...]:
+    """DlScheduler._user_prbs, cached per PRB occupancy (a few patterns repeat every frame); read-only."""
+    shares = _user_prbs_uncached(np.frombuffer(prb_used_bytes, dtype=bool), n_users, dci_format)
+    for a in shares:
+        a.setflags(write=False)
+    return tuple(shares)
+
+
+@lru_cache(maxsize=256)
+def _type0_bitmap(prbs_bytes: bytes, n_rb: int) -> int:
+    """type0_bitmap of a (n_prb,) int64 PRB array given as bytes, cached (same shares every frame)."""
+    return type0_bitmap(np.frombuffer(prbs_bytes, dtype=np.int64), n_rb)
+
+
+def _user_prbs_uncached(prb_used: np.ndarray, n_users: int, dci_format: str) -> list[np.ndarray]:
+    """Free PRBs split into `n_users` shares: whole free RBGs (format 1) or contiguous runs (1A)."""
+    n_rb = prb_used.size
+    if dci_format == "1":
+        p = rbg_size(n_rb)
+        free_rbgs = [g for g in range(-(-n_rb // p)) if not prb_used[g * p : (g + 1) * p].any()]
+        groups = np.array_split(np.array(free_rbgs, dtype=np.int64), n_users)
+        return [np.array([q for g in grp for q in range(g * p, min((g + 1) * p, n_rb))], dtype=np.int64)
+                for grp in groups]
+    # 1A: the longest free contiguous run, split into contiguous shares
+    best, start = (0, 0), None
+    for i in range(n_rb + 1):
+        free = i < n_rb and not prb_used[i]
+        if free and start is None:
+            start = i
+        elif not free and start is not None:
+            best = max(best, (i - start, start))
+            start = None
+    length, begin = best
+    return list(np.array_split(np.arange(begin, begin + length, dtype=np.int64), n_users))

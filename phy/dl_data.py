@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .channels.pdcch import PdcchTx, pdcch_map
-from .channels.pdsch import N_SOFT_DEFAULT, PdschGrant, grant_from_dci, pdsch_map, pdsch_re_indices
+from .channels.pdsch import N_SOFT_DEFAULT, PdschGrant, grant_from_dci, pdsch_map, pdsch_re_flat, put_res
 from .channels.phich import PhichTx, phich_map
 from .dci import Dci, Dci0, Dci1, Dci1A, Dci1APdcchOrder, dci_pack
 from .regs import control_regs
@@ -90,25 +90,23 @@ def add_dl_data(
             raise TypeError(
                 f"unsupported DCI {type(a.dci).__name__} (format 1C grants need TBS Table 7.1.7.2.3-1)"
             )
-    used = np.zeros((14, 12 * n_rb), dtype=bool)
+    used = np.zeros(14 * 12 * n_rb, dtype=bool)
     for grant, _ in grants:
-        l_re, k_re = pdsch_re_indices(
-            grant.prbs, n_rb, n_id_cell, int(cell.n_ports), int(cell.n_ctrl_symbols), subframe
-        )
-        if used[l_re, k_re].any():
+        flat = pdsch_re_flat(grant.prbs, n_rb, n_id_cell, int(cell.n_ports), int(cell.n_ctrl_symbols), subframe)
+        if used[flat].any():
             raise ValueError(f"PDSCH allocations overlap (RNTI {grant.rnti:#06x})")
-        used[l_re, k_re] = True
+        used[flat] = True
     pdcch_map(grid, pdcchs, regs, n_id_cell, subframe)
     phich_map(grid, phich, regs, n_id_cell, subframe)
     n_ctrl = int(cell.n_ctrl_symbols)
     for grant, tb in grants:
         if is_common_rnti(grant.rnti):
             # broadcast blocks (SIB1, SI messages) repeat with the same content, RV and subframe: encode once
-            l_re, k_re, sym = _common_pdsch(
+            flat, sym = _common_pdsch(
                 np.asarray(tb, dtype=np.uint8).tobytes(), grant.prbs.tobytes(), grant.tbs, grant.q_m, grant.rv,
                 grant.rnti, n_rb, n_id_cell, int(cell.n_ports), n_ctrl, subframe, n_soft,
             )
-            grid[:, l_re, k_re] = sym
+            put_res(grid, flat, sym)
         else:
             pdsch_map(grid, tb, grant, n_id_cell, n_ctrl, subframe, n_soft=n_soft)
     return grid
@@ -118,14 +116,14 @@ def add_dl_data(
 def _common_pdsch(
     tb: bytes, prbs: bytes, tbs: int, q_m: int, rv: int, rnti: int, n_rb: int, n_id_cell: int, n_ports: int,
     n_ctrl: int, subframe: int, n_soft: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(l', k, symbols (n_ports, n_re)) of a PDSCH, cached: the scrambling (TS 36.211 6.3.1) depends on
-    the RNTI, cell and subframe only, so a repeated broadcast block gives the same symbols."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flat RE indices l' 12 n_rb + k, symbols (n_ports, n_re)) of a PDSCH, cached: the scrambling
+    (TS 36.211 6.3.1) depends on the RNTI, cell and subframe only, so a repeated broadcast block gives
+    the same symbols."""
     grant = PdschGrant(np.frombuffer(prbs, dtype=np.int64).reshape(2, -1), tbs, q_m, rv, rnti)
     scratch = np.zeros((n_ports, 14, 12 * n_rb), dtype=np.complex64)
     pdsch_map(scratch, np.frombuffer(tb, dtype=np.uint8), grant, n_id_cell, n_ctrl, subframe, n_soft=n_soft)
-    l_re, k_re = pdsch_re_indices(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl, subframe)
-    sym = scratch[:, l_re, k_re]
-    for a in (l_re, k_re, sym):
-        a.setflags(write=False)
-    return l_re, k_re, sym
+    flat = pdsch_re_flat(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl, subframe)
+    sym = scratch.reshape(n_ports, -1)[:, flat]
+    sym.setflags(write=False)
+    return flat, sym

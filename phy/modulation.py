@@ -36,18 +36,54 @@ def _pam(bits: np.ndarray) -> np.ndarray:
 
 
 def modulate(bits: np.ndarray, q_m: int) -> np.ndarray:
-    """Complex symbols of bits (N,) uint8, N a multiple of q_m (TS 36.211 7.1). Returns (N/q_m,) complex64."""
+    """Complex symbols of bits (N,) uint8, N a multiple of q_m (TS 36.211 7.1). Returns (N/q_m,) complex64.
+
+    Each group of q_m bits is read as its label (MSB first) and looked up in `constellation(q_m)`.
+    """
     _check_q_m(q_m)
     bits = np.asarray(bits)
     if bits.ndim != 1 or bits.size % q_m:
         raise ValueError(
             f"bits must be a 1-D array whose length is a multiple of q_m={q_m}, got {bits.shape}"
         )
-    b = bits.reshape(-1, q_m)
-    i_amp = _pam(b[:, 0::2])
-    q_amp = _pam(b[:, 1::2])
-    out = (i_amp + 1j * q_amp) / _NORM[q_m]
-    return out.astype(np.complex64)
+    n_sym = bits.size // q_m
+    # the bits packed into bytes, MSB first: a byte holds 4 QPSK or 2 16QAM labels, 3 bytes hold 4
+    # 64QAM labels (two 12-bit halves); each lookup yields the symbols of a whole byte / half
+    # (ndarray.take: row gathers through intp indices, much faster than table[index] for 2-D tables)
+    packed = np.packbits(bits.astype(np.uint8, copy=False))
+    if q_m != 6:
+        return _byte_points(q_m).take(packed.astype(np.intp), axis=0).reshape(-1)[:n_sym]
+    packed = np.concatenate([packed, np.zeros(-packed.size % 3, dtype=np.uint8)]).reshape(-1, 3).astype(np.intp)
+    # 3 bytes b0 b1 b2 -> 12-bit halves (b0, b1[7:4]) and (b1[3:0], b2); a pair of complex64 symbols
+    # is moved as one 16-byte item (a complex128 view; only copied, never computed on)
+    pairs = _byte_points(6).view(np.complex128).reshape(-1)
+    out = np.empty((packed.shape[0], 2), dtype=np.complex128)
+    out[:, 0] = pairs.take((packed[:, 0] << 4) | (packed[:, 1] >> 4))
+    out[:, 1] = pairs.take(((packed[:, 1] & 15) << 8) | packed[:, 2])
+    return out.view(np.complex64).reshape(-1)[:n_sym]
+
+
+@lru_cache(maxsize=3)
+def _byte_points(q_m: int) -> np.ndarray:
+    """Symbols of every packed group of bits: (256, 8/q_m) for QPSK and 16QAM (one byte), (4096, 2)
+    for 64QAM (12 bits), read-only."""
+    n_bits = 12 if q_m == 6 else 8
+    pts = _points(q_m)
+    v = np.arange(2**n_bits)
+    table = pts[(v[:, None] >> (n_bits - q_m * (1 + np.arange(n_bits // q_m)))[None, :]) & (2**q_m - 1)]
+    table.setflags(write=False)
+    return table
+
+
+@lru_cache(maxsize=3)
+def _points(q_m: int) -> np.ndarray:
+    """(2^q_m,) complex64 points in label order, from the closed-form per-axis PAM (read-only)."""
+    labels = ((np.arange(2**q_m)[:, None] >> np.arange(q_m - 1, -1, -1)[None, :]) & 1).astype(np.uint8)
+    i_amp = _pam(labels[:, 0::2])
+    q_amp = _pam(labels[:, 1::2])
+    pts = ((i_amp + 1j * q_amp) / _NORM[q_m]).astype(np.complex64)
+    pts.setflags(write=False)
+    return pts
 
 
 @lru_cache(maxsize=3)
@@ -62,8 +98,7 @@ def _axis_table(q_m: int) -> tuple[np.ndarray, np.ndarray]:
 def constellation(q_m: int) -> np.ndarray:
     """All 2^q_m points in label order (label = bits b0..b_{q_m-1} read MSB first). (2^q_m,) complex64."""
     _check_q_m(q_m)
-    labels = ((np.arange(2**q_m)[:, None] >> np.arange(q_m - 1, -1, -1)[None, :]) & 1).astype(np.uint8)
-    return modulate(labels.ravel(), q_m)
+    return _points(q_m).copy()
 
 
 def demodulate_llr(symbols: np.ndarray, q_m: int, noise_var) -> np.ndarray:

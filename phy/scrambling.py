@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sequences import gold_sequence
+from .sequences import gold_sequence_cached
 
 __all__ = ["scramble_bits", "descramble_llr"]
 
@@ -16,11 +16,11 @@ __all__ = ["scramble_bits", "descramble_llr"]
 def scramble_bits(bits: np.ndarray, c_init: int) -> np.ndarray:
     """bits (N,) uint8 XOR c(0..N-1) for c_init. Returns (N,) uint8."""
     bits = np.asarray(bits, dtype=np.uint8)
-    return bits ^ gold_sequence(c_init, bits.size).reshape(bits.shape)
+    return bits ^ gold_sequence_cached(c_init, bits.size).reshape(bits.shape)
 
 
 def descramble_llr(llr: np.ndarray, c_init: int) -> np.ndarray:
     """LLRs (N,) with the sign flipped where c(i) = 1. Returns (N,) float32."""
     llr = np.asarray(llr, dtype=np.float32)
-    c = gold_sequence(c_init, llr.size).reshape(llr.shape)
+    c = gold_sequence_cached(c_init, llr.size).reshape(llr.shape)
     return np.where(c == 1, -llr, llr).astype(np.float32)

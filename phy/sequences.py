@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["gold_sequence", "zadoff_chu", "N_C"]
+__all__ = ["gold_sequence", "gold_sequence_cached", "zadoff_chu", "N_C"]
 
 N_C = 1600  # TS 36.211 7.2
 
@@ -50,17 +50,29 @@ def _gold_tables(n_total: int) -> tuple[np.ndarray, np.ndarray]:
 
 def gold_sequence(c_init: int, length: int) -> np.ndarray:
     """Pseudo-random sequence c(n), n = 0..length-1 (TS 36.211 7.2). Returns (length,) uint8 of 0/1."""
-    c_init = int(c_init)
+    return gold_sequence_cached(c_init, length).copy()
+
+
+def gold_sequence_cached(c_init: int, length: int) -> np.ndarray:
+    """gold_sequence(c_init, length) as a shared read-only array, cached per (c_init, length): the
+    channels scramble with the same few c_init (RNTI, cell, subframe) every frame."""
+    c_init, length = int(c_init), int(length)
     if not 0 <= c_init < 2**31:
         raise ValueError(f"c_init must be in 0 .. 2^31-1, got {c_init}")
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length}")
+    return _gold_cached(c_init, length)
+
+
+@lru_cache(maxsize=128)
+def _gold_cached(c_init: int, length: int) -> np.ndarray:
     bucket = 1 << max(10, int(length - 1).bit_length())  # power-of-two buckets keep the cache small
     x1, basis = _gold_tables(N_C + bucket)
     bits = [i for i in range(31) if (c_init >> i) & 1]
     c = x1[:length].copy()
     if bits:
         c ^= np.bitwise_xor.reduce(basis[bits, :length], axis=0)
+    c.setflags(write=False)
     return c
 
 

@@ -194,3 +194,16 @@ def test_rar_errors():
         build_rar(RarPdu((Rar(1, 1283, GRANT, 3),)))
     with pytest.raises(ValueError, match="truncated or malformed"):
         parse_rar(bytes([0b0_1_000001, 0, 0]))
+
+
+@pytest.mark.parametrize("lcid", [0, 1, 3, 10, 28, 29, 30])
+def test_single_element_fast_path_matches_construct_header(lcid):
+    """An SDU/CE filling the block exactly takes a hand-built 1-byte header: the bytes of _HEADER."""
+    from mac.pdu import _CE_SIZE, _HEADER
+
+    payload = bytes(range(1, 1 + _CE_SIZE.get(lcid, 200)))
+    sdus, ces = ([], [(lcid, payload)]) if lcid in _CE_SIZE else ([(lcid, payload)], [])
+    pdu = build_dl_sch_pdu(sdus, ces, tbs_bytes=1 + len(payload))
+    assert pdu == _HEADER.build([{"e": False, "lcid": lcid, "length": None}]) + payload
+    assert pdu[0] == lcid  # R/R/E = 0/0/0
+    assert parse_dl_sch_pdu(pdu) == ([MacSubPdu(lcid, payload)] if lcid != 30 else [MacSubPdu(30, b"")])

@@ -32,7 +32,7 @@ from ..fec.ratematch import CONV_COLUMN_PERMUTATION, rate_dematch_conv, rate_mat
 from ..mimo import tx_diversity_decode, tx_diversity_encode
 from ..modulation import demodulate_llr, modulate
 from ..regs import ControlRegs
-from ..sequences import gold_sequence
+from ..sequences import gold_sequence_cached
 
 __all__ = [
     "AGGREGATION_LEVELS",
@@ -136,7 +136,7 @@ def pdcch_map(
     n_ports = grid.shape[0]
     n_reg = regs.n_pdcch_regs
     bits, used = pdcch_multiplex(pdcchs, n_reg)
-    c = gold_sequence(pdcch_c_init(n_id_cell, subframe), bits.size)
+    c = gold_sequence_cached(pdcch_c_init(n_id_cell, subframe), bits.size)
     y = _symbols_per_port(bits ^ c, used, n_ports)  # (n_ports, 4 n_reg)
     quads = y.reshape(n_ports, n_reg, 4)
     perm = quadruplet_permutation(n_reg, n_id_cell)
@@ -163,7 +163,7 @@ def pdcch_llr(
     hq[:, perm] = h_reg
     d, nv = tx_diversity_decode(y.reshape(-1), hq.reshape(h.shape[0], -1), noise_var)
     llr = demodulate_llr(d, 2, nv)
-    c = gold_sequence(pdcch_c_init(n_id_cell, subframe), llr.size)
+    c = gold_sequence_cached(pdcch_c_init(n_id_cell, subframe), llr.size)
     return np.where(c == 1, -llr, llr).astype(np.float32)
 
 

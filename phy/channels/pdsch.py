@@ -28,21 +28,20 @@ import numpy as np
 
 from ..dci import Dci1, Dci1A, Dci1C
 from ..fec.crc import crc_attach, crc_check
-from ..fec.ratematch import code_block_e, rate_dematch_turbo, rate_match_turbo
+from ..fec.ratematch import code_block_e, rate_dematch_turbo, rate_match_turbo_blocks
 from ..fec.segmentation import (
-    concatenate_code_blocks,
     deconcatenate_code_blocks,
     join_code_blocks,
     segment,
-    split_code_blocks,
+    split_code_block_groups,
 )
-from ..fec.turbo import turbo_decode, turbo_encode
+from ..fec.turbo import turbo_decode, turbo_encode_blocks
 from ..mimo import tx_diversity_decode, tx_diversity_encode
 from ..modulation import demodulate_llr, modulate
 from ..numerology import N_SC_RB, N_SYMB_SLOT, N_SYMB_SUBFRAME
 from ..refsig import crs_grid
 from ..resource_allocation import type0_prbs, type1_prbs, type2_prbs
-from ..sequences import gold_sequence
+from ..sequences import gold_sequence_cached
 from ..tbs import mcs_to_itbs, tbs
 
 __all__ = [
@@ -53,6 +52,7 @@ __all__ = [
     "pdsch_c_init",
     "pdsch_re_mask",
     "pdsch_re_indices",
+    "pdsch_re_flat",
     "pdsch_bits_available",
     "dlsch_encode",
     "pdsch_symbols",
@@ -158,19 +158,44 @@ def pdsch_re_mask(n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, 
 def pdsch_re_indices(
     prbs: np.ndarray, n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, subframe: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(l', k) of the PDSCH REs of an allocation in mapping order (k first, then l; TS 36.211 6.3.5)."""
+    """(l', k) of the PDSCH REs of an allocation in mapping order (k first, then l; TS 36.211 6.3.5).
+
+    Read-only arrays, cached per (allocation, cell, subframe)."""
+    return _re_indices(*_re_key(prbs, n_rb), int(n_id_cell), int(n_ports), int(n_ctrl_symbols), int(subframe))[:2]
+
+
+def pdsch_re_flat(
+    prbs: np.ndarray, n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, subframe: int
+) -> np.ndarray:
+    """Flat indices l' * 12 n_rb + k of `pdsch_re_indices` into a (14, 12 n_rb) grid, read-only, cached."""
+    return _re_indices(*_re_key(prbs, n_rb), int(n_id_cell), int(n_ports), int(n_ctrl_symbols), int(subframe))[2]
+
+
+def _re_key(prbs: np.ndarray, n_rb: int) -> tuple[bytes, int]:
     prbs = np.asarray(prbs, dtype=np.int64)
     if prbs.ndim != 2 or prbs.shape[0] != 2:
         raise ValueError(f"prbs must be (2, n_prb) (PRB per slot), got shape {prbs.shape}")
     if prbs.size and (prbs.min() < 0 or prbs.max() >= n_rb):
         raise ValueError(f"PRBs must lie in 0..{n_rb - 1}")
+    return prbs.tobytes(), int(n_rb)
+
+
+@lru_cache(maxsize=512)
+def _re_indices(
+    prbs_bytes: bytes, n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, subframe: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    prbs = np.frombuffer(prbs_bytes, dtype=np.int64).reshape(2, -1)
     alloc = np.zeros((N_SYMB_SUBFRAME, n_rb), dtype=bool)
     alloc[:N_SYMB_SLOT, prbs[0]] = True
     alloc[N_SYMB_SLOT:, prbs[1]] = True
     alloc_re = np.repeat(alloc, N_SC_RB, axis=1) & pdsch_re_mask(
         n_rb, n_id_cell, n_ports, n_ctrl_symbols, subframe
     )
-    return np.nonzero(alloc_re)
+    flat = np.flatnonzero(alloc_re)
+    l_re, k_re = np.divmod(flat, n_rb * N_SC_RB)
+    for a in (l_re, k_re, flat):
+        a.setflags(write=False)
+    return l_re, k_re, flat
 
 
 def pdsch_bits_available(
@@ -188,15 +213,19 @@ def dlsch_encode(
     n_l: 1 for one layer, 2 for transmit diversity. n_soft: N_soft for the N_cb limit (None: no limit).
     """
     b = crc_attach(np.asarray(tb_bits, dtype=np.uint8), "24a")  # 5.3.2.1
-    seg, blocks = split_code_blocks(b)  # 5.1.2
-    e_blocks = []
-    for r, c_r in enumerate(blocks):
-        d = turbo_encode(c_r)  # 5.1.3.2; filler bits enter as 0
-        e_r = code_block_e(g, n_l, q_m, seg.c, r)
-        e_blocks.append(
-            rate_match_turbo(d, e_r, rv, n_soft=n_soft, c=seg.c, filler=seg.f if r == 0 else 0)  # 5.1.4.1
-        )
-    return concatenate_code_blocks(e_blocks)  # 5.1.5
+    seg, groups = split_code_block_groups(b)  # 5.1.2, blocks of equal size K as one matrix
+    # turbo coding (5.1.3.2) of each group straight into one flat buffer of all (3, K_r+4) blocks;
+    # filler bits enter as 0
+    d_flat = np.empty(sum(3 * (k + 4) for k in seg.block_sizes), dtype=np.uint8)
+    offset = 0
+    for c_grp in groups:
+        n, k = c_grp.shape
+        size = n * 3 * (k + 4)
+        turbo_encode_blocks(c_grp, out=d_flat[offset : offset + size].reshape(n, 3, k + 4))
+        offset += size
+    e_lengths = tuple(code_block_e(g, n_l, q_m, seg.c, r) for r in range(seg.c))
+    # rate matching of every block (5.1.4.1) and code block concatenation (5.1.5) in one gather
+    return rate_match_turbo_blocks(d_flat, seg.block_sizes, e_lengths, rv, n_soft=n_soft, filler=seg.f)
 
 
 def pdsch_symbols(
@@ -206,7 +235,7 @@ def pdsch_symbols(
 
     (G,) coded bits -> (n_ports, G/q_m) complex64."""
     bits = np.asarray(coded_bits, dtype=np.uint8)
-    d = modulate(bits ^ gold_sequence(pdsch_c_init(rnti, n_id_cell, subframe), bits.size), q_m)
+    d = modulate(bits ^ gold_sequence_cached(pdsch_c_init(rnti, n_id_cell, subframe), bits.size), q_m)
     if n_ports == 1:
         return d[None, :]
     if n_ports == 2:
@@ -232,11 +261,21 @@ def pdsch_map(
     tb_bits = np.asarray(tb_bits, dtype=np.uint8)
     if tb_bits.shape != (grant.tbs,):
         raise ValueError(f"transport block must have TBS = {grant.tbs} bits, got shape {tb_bits.shape}")
-    l_re, k_re = pdsch_re_indices(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl_symbols, subframe)
-    g = l_re.size * grant.q_m
+    flat = pdsch_re_flat(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl_symbols, subframe)
+    g = flat.size * grant.q_m
     f = dlsch_encode(tb_bits, g, grant.q_m, grant.rv, n_l=n_ports, n_soft=n_soft)
-    grid[:, l_re, k_re] = pdsch_symbols(f, grant.q_m, grant.rnti, n_id_cell, subframe, n_ports)
+    put_res(grid, flat, pdsch_symbols(f, grant.q_m, grant.rnti, n_id_cell, subframe, n_ports))
     return g
+
+
+def put_res(grid: np.ndarray, flat: np.ndarray, symbols: np.ndarray) -> None:
+    """grid[:, l', k] = symbols for the REs at flat indices l' * n_sc + k; grid (n_ports, 14, n_sc),
+    symbols (n_ports, n_re). One flat scatter when the grid is C-contiguous."""
+    if grid.flags.c_contiguous:
+        grid.reshape(grid.shape[0], -1)[:, flat] = symbols
+    else:
+        l_re, k_re = np.divmod(flat, grid.shape[2])
+        grid[:, l_re, k_re] = symbols
 
 
 def pdsch_llr(
@@ -257,7 +296,7 @@ def pdsch_llr(
     l_re, k_re = pdsch_re_indices(grant.prbs, n_sc // N_SC_RB, n_id_cell, n_ports, n_ctrl_symbols, subframe)
     d, nv = tx_diversity_decode(np.asarray(rx_grid)[l_re, k_re], h[:, l_re, k_re], noise_var)
     llr = demodulate_llr(d, grant.q_m, nv)
-    c = gold_sequence(pdsch_c_init(grant.rnti, n_id_cell, subframe), llr.size)
+    c = gold_sequence_cached(pdsch_c_init(grant.rnti, n_id_cell, subframe), llr.size)
     return np.where(c == 1, -llr, llr).astype(np.float32)
 
 

@@ -246,6 +246,44 @@ def rate_match_turbo(
     return d.reshape(-1)[sel].astype(np.uint8, copy=False)
 
 
+@lru_cache(maxsize=256)
+def _turbo_tb_selection(
+    block_sizes: tuple[int, ...], e_lengths: tuple[int, ...], rv: int, n_soft: int | None, filler: int
+) -> np.ndarray:
+    """Flat indices into the concatenated (3, K_r+4) blocks of the rate-matched, concatenated
+    output f (5.1.4.1, 5.1.5), read-only; constant per (segmentation, E_r, rv, N_soft)."""
+    parts, offset = [], 0
+    for r, (k, e) in enumerate(zip(block_sizes, e_lengths, strict=True)):
+        sel, _ = _turbo_indices(k, e, rv, n_soft, len(block_sizes), 1, 8, filler if r == 0 else 0)
+        parts.append(sel + offset)
+        offset += 3 * (k + 4)
+    idx = np.concatenate(parts)
+    idx.setflags(write=False)
+    return idx
+
+
+def rate_match_turbo_blocks(
+    d_flat: np.ndarray,
+    block_sizes: tuple[int, ...],
+    e_lengths: tuple[int, ...],
+    rv: int,
+    n_soft: int | None = None,
+    filler: int = 0,
+) -> np.ndarray:
+    """Rate matching of all C turbo-coded blocks of a transport block and their concatenation
+    (TS 36.212 5.1.4.1, 5.1.5) in one gather; equal to concatenating `rate_match_turbo` of each block
+    (c = C, k_mimo = 1, m_dl_harq = 8, `filler` in block 0).
+
+    d_flat: the blocks d_r (3, K_r+4) uint8 flattened and concatenated in order of r, (sum 3 (K_r+4),).
+    block_sizes: K_r; e_lengths: E_r (see `code_block_e`). Returns f: (sum E_r,) uint8.
+    """
+    d_flat = np.asarray(d_flat)
+    if d_flat.ndim != 1 or d_flat.size != sum(3 * (k + 4) for k in block_sizes):
+        raise ValueError(f"d_flat must hold the {len(block_sizes)} coded blocks flat, got shape {d_flat.shape}")
+    idx = _turbo_tb_selection(tuple(block_sizes), tuple(int(_check_e(e)) for e in e_lengths), rv, n_soft, filler)
+    return d_flat[idx].astype(np.uint8, copy=False)
+
+
 def rate_dematch_turbo(
     llr: np.ndarray,
     k: int,

@@ -84,6 +84,30 @@ def split_code_blocks(b: np.ndarray) -> tuple[Segmentation, list[np.ndarray]]:
     return seg, blocks
 
 
+def split_code_block_groups(b: np.ndarray) -> tuple[Segmentation, list[np.ndarray]]:
+    """The code blocks of split_code_blocks (TS 36.212 5.1.2) as at most two matrices of equal-size
+    blocks: (C-, K-) uint8 then (C+, K+) uint8 (empty groups left out), each CRC24B computed in one
+    batch call. Returns the segmentation and the list of matrices (rows in order of r)."""
+    b = np.asarray(b)
+    if b.ndim != 1:
+        raise ValueError(f"b must be a (B,) bit array, got shape {b.shape}")
+    seg = segment(b.size)
+    groups, s = [], 0
+    for n, k in ((seg.c_minus, seg.k_minus), (seg.c_plus, seg.k_plus)):
+        if n == 0:
+            continue
+        n_info = k - seg.l
+        m = np.empty((n, n_info), dtype=np.uint8)
+        n_fill = seg.f if not groups else 0  # filler bits lead block 0 only
+        m[0, :n_fill] = 0
+        m[0, n_fill:] = b[s : s + n_info - n_fill]
+        s += n_info - n_fill
+        m[1:] = b[s : s + (n - 1) * n_info].reshape(n - 1, n_info)
+        s += (n - 1) * n_info
+        groups.append(crc_attach(m, "24b") if seg.l else m)
+    return seg, groups
+
+
 def join_code_blocks(blocks: list[np.ndarray], b_len: int) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of split_code_blocks: (B,) uint8 b and (C,) bool CRC24B results (all True when C = 1)."""
     seg = segment(b_len)
