@@ -26,6 +26,7 @@ __all__ = [
     "SiSchedule",
     "bcch_rv",
     "si_occasion",
+    "si_rnti_rv",
     "si_schedule",
     "si_schedule_from_sib1",
     "si_window_start",
@@ -125,6 +126,17 @@ def si_occasion(sfn: int, subframe: int, schedule: SiSchedule) -> tuple[int, int
                 return None
         return si_index, bcch_rv(i % 4)
     return None
+
+
+def si_rnti_rv(sfn: int, subframe: int, schedule: SiSchedule | None = None) -> int | None:
+    """RV of an SI-RNTI PDSCH in (sfn, subframe), as the handset's MAC derives it for a DCI without an
+    RV field (format 1C, TS 36.321 5.3.1): SIB1's in its occasions; an SI message's from its window
+    index when `schedule` (from SIB1: si_schedule_from_sib1) is known; None otherwise."""
+    rv = sib1_occasion(sfn, subframe)
+    if rv is not None or schedule is None:
+        return rv
+    occ = si_occasion(sfn, subframe, schedule)
+    return None if occ is None else occ[1]
 
 
 def _check_time(sfn: int, subframe: int) -> None:

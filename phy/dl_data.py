@@ -17,7 +17,7 @@ import numpy as np
 from .channels.pdcch import PdcchTx, pdcch_map
 from .channels.pdsch import N_SOFT_DEFAULT, PdschGrant, grant_from_dci, pdsch_map, pdsch_re_flat, put_res
 from .channels.phich import PhichTx, phich_map
-from .dci import Dci, Dci0, Dci1, Dci1A, Dci1APdcchOrder, dci_pack
+from .dci import Dci, Dci0, Dci1, Dci1A, Dci1APdcchOrder, Dci1C, dci_pack
 from .regs import control_regs
 
 __all__ = ["DlAssignment", "PhichTx", "add_dl_data", "is_common_rnti"]
@@ -34,12 +34,13 @@ def is_common_rnti(rnti: int) -> bool:
 
 @dataclass(frozen=True)
 class DlAssignment:
-    """One PDCCH of a subframe and, for formats 1/1A, its PDSCH.
+    """One PDCCH of a subframe and, for formats 1/1A/1C, its PDSCH.
 
     dci: a phy.dci dataclass; rnti: the RNTI masking its CRC (and scrambling the PDSCH);
     aggregation, first_cce: the PDCCH candidate (phy.search_space); tb_bits: (TBS,) uint8 transport
     block for a downlink assignment, None for a format 0 grant or a PDCCH order; tbs_first: the
-    first transmission's TBS for a retransmission with I_MCS 29..31.
+    first transmission's TBS for a retransmission with I_MCS 29..31; rv: the redundancy version of
+    a format 1C PDSCH, which the DCI does not carry (for SI: ceil(3k/2) mod 4, TS 36.321 5.3.1).
     """
 
     dci: Dci
@@ -48,6 +49,7 @@ class DlAssignment:
     first_cce: int
     tb_bits: np.ndarray | None = None
     tbs_first: int | None = None
+    rv: int | None = None
 
 
 def add_dl_data(
@@ -77,19 +79,25 @@ def add_dl_data(
         common = is_common_rnti(a.rnti)
         payload = dci_pack(a.dci, n_rb, rnti_kind="common" if common else "c")
         pdcchs.append(PdcchTx(payload, a.rnti, a.aggregation, a.first_cce))
-        if isinstance(a.dci, (Dci1, Dci1A)):
+        if isinstance(a.dci, (Dci1, Dci1A, Dci1C)):
             if a.tb_bits is None:
-                raise ValueError(f"a format 1/1A assignment for RNTI {a.rnti:#06x} needs tb_bits")
-            grants.append(
-                (grant_from_dci(a.dci, n_rb, a.rnti, common=common, tbs_first=a.tbs_first), a.tb_bits)
-            )
+                raise ValueError(f"a format 1/1A/1C assignment for RNTI {a.rnti:#06x} needs tb_bits")
+            if isinstance(a.dci, Dci1C) and not common:
+                raise ValueError(
+                    f"format 1C is for SI-, P- and RA-RNTI only (TS 36.212 5.3.3.1.4), got RNTI {a.rnti:#06x}"
+                )
+            grant = grant_from_dci(a.dci, n_rb, a.rnti, common=common, tbs_first=a.tbs_first, rv=a.rv)
+            if np.asarray(a.tb_bits).size != grant.tbs:
+                raise ValueError(
+                    f"RNTI {a.rnti:#06x}: the transport block has {np.asarray(a.tb_bits).size} bits, "
+                    f"the DCI announces TBS {grant.tbs}"
+                )
+            grants.append((grant, a.tb_bits))
         elif isinstance(a.dci, (Dci0, Dci1APdcchOrder)):
             if a.tb_bits is not None:
                 raise ValueError("a format 0 grant or PDCCH order carries no transport block")
         else:
-            raise TypeError(
-                f"unsupported DCI {type(a.dci).__name__} (format 1C grants need TBS Table 7.1.7.2.3-1)"
-            )
+            raise TypeError(f"unsupported DCI {type(a.dci).__name__}: give a phy.dci format 0, 1, 1A or 1C")
     used = np.zeros(14 * 12 * n_rb, dtype=bool)
     for grant, _ in grants:
         flat = pdsch_re_flat(grant.prbs, n_rb, n_id_cell, int(cell.n_ports), int(cell.n_ctrl_symbols), subframe)

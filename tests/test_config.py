@@ -99,3 +99,11 @@ def test_band_table_ranges_are_consistent():
             assert (b.f_dl_high_hz - b.f_dl_low_hz, b.n_ul_max - b.n_offs_ul + 1) == (90e6, 700)
             continue
         assert b.n_dl_max > b.n_offs_dl and b.n_ul_max - b.n_offs_ul == b.n_dl_max - b.n_offs_dl
+
+
+def test_si_format_1c_gap_checked_against_the_cell_at_load():
+    # TS 36.211 Table 6.2.3.2-1: N_gap,2 exists only for 50..110 PRB
+    with pytest.raises(ConfigError, match=r"system_info.si_1c_gap: gap 2 .* the cell has 25 PRB"):
+        config_from_dict({"cell": {"n_rb_dl": 25}, "system_info": {"si_dci_format": "1C", "si_1c_gap": 2}})
+    cfg = config_from_dict({"cell": {"n_rb_dl": 50}, "system_info": {"si_dci_format": "1C", "si_1c_gap": 2}})
+    assert cfg.system_info.si_1c_gap == 2

@@ -62,6 +62,21 @@ def test_parity_equals_long_division(kind):
         np.testing.assert_array_equal(crc_parity(a, kind), expected, err_msg=f"A={a_len}")
 
 
+@pytest.mark.parametrize("kind", ["24a", "24b", "16", "8"])
+def test_every_byte_count_and_lead_bits_against_long_division(kind):
+    """The register runs 8 bytes per step, then byte by byte, after A mod 8 bit-serial lead bits:
+    every byte count 0..25 (0..3 whole steps, every remainder) with 0, 3 and 7 lead bits, as one batch
+    per length and row by row."""
+    rng = np.random.default_rng(3)
+    length = crc_length(kind)
+    for n_bytes in range(26):
+        for n_lead in (0, 3, 7):
+            a = rng.integers(0, 2, (3, 8 * n_bytes + n_lead), dtype=np.uint8)
+            expected = np.array([long_division_parity(row, SPEC_POLY[kind], length) for row in a])
+            np.testing.assert_array_equal(crc_parity(a, kind), expected, err_msg=f"{n_bytes} B + {n_lead}")
+            np.testing.assert_array_equal(crc_parity(a[1], kind), expected[1])
+
+
 # CRC catalogue check values of ASCII "123456789" (init 0, no reflection, no final XOR):
 # CRC-24/LTE-A 0xCDE703, CRC-24/LTE-B 0x23EF52, CRC-16/XMODEM 0x31C3, CRC-8/LTE 0xEA.
 @pytest.mark.parametrize(

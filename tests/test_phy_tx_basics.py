@@ -234,6 +234,31 @@ def test_ofdm_single_subcarrier_is_a_tone_with_cp():
         assert abs(ratio[0]) > 0
 
 
+@pytest.mark.parametrize("n_rb", [6, 100])
+def test_ofdm_modulate_fft_paths_agree_with_the_dft_sum(n_rb, monkeypatch):
+    """Both inverse-FFT back ends (ducc0, numpy fallback) give s_l(n) = gain/N sum_k a_k e^{+j2pi k' n/N}
+    (TS 36.211 6.12), checked against the DFT sum written out for two symbols."""
+    import phy.ofdm as ofdm
+
+    rng = np.random.default_rng(n_rb)
+    shape = (1, 14, 12 * n_rb)
+    grid = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    num = numerology(n_rb)
+    n_fft, half = num.fft_size, 6 * n_rb
+    k_prime = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])  # DC skipped (6.12)
+    outputs = [ofdm_modulate(grid)]
+    monkeypatch.setattr(ofdm, "_ducc_c2c", None)
+    outputs.append(ofdm_modulate(grid))
+    for l in (0, 9):
+        start, cp = int(num.symbol_starts[l]), int(num.cp_lengths[l])
+        n = np.arange(-cp, n_fft)
+        expected = ofdm.ofdm_gain(n_rb) / n_fft * (
+            np.exp(2j * np.pi * np.outer(n, k_prime) / n_fft) @ grid[0, l].astype(np.complex128)
+        )
+        for x in outputs:
+            assert np.allclose(x[0, start : start + cp + n_fft], expected, rtol=0, atol=1e-6)
+
+
 def test_ofdm_rejects_bad_shapes():
     with pytest.raises(ValueError, match="14"):
         ofdm_modulate(np.zeros((13, 72), dtype=np.complex64))

@@ -66,6 +66,24 @@ class Config:
     source: str = "<dict>"
 
 
+# TS 36.213 Table 5.2-1: rho_B / rho_A for P_B = 0..3, one antenna port and two or four ports
+RHO_B_OVER_RHO_A = {1: (1.0, 4 / 5, 3 / 5, 2 / 5), 2: (5 / 4, 1.0, 3 / 4, 1 / 2)}
+
+
+def _check_pdsch_power_ratio(cell: CellConfig, si: SystemInfoConfig) -> None:
+    """SIB2 announces P_B; the transmitter sends PDSCH at one EPRE in every OFDM symbol, so only the
+    P_B whose rho_B/rho_A is 1 (TS 36.213 5.2) describes what is sent."""
+    if si.p_b is None:
+        return
+    ratios = RHO_B_OVER_RHO_A[cell.n_ports]
+    if ratios[si.p_b] != 1.0:
+        unity = ratios.index(1.0)
+        raise ConfigError(
+            f"system_info.p_b: {si.p_b} announces rho_B/rho_A = {ratios[si.p_b]:g} for {cell.n_ports} port(s) "
+            f"(TS 36.213 Table 5.2-1), but PDSCH is sent at one power in every symbol; use p_b: {unity} "
+            "or leave it unset")
+
+
 def config_from_dict(data: dict[str, Any] | None, source: str = "<dict>") -> Config:
     """Validate a parsed profile; raises ConfigError naming the offending key."""
     data = dict(data or {})
@@ -78,6 +96,8 @@ def config_from_dict(data: dict[str, Any] | None, source: str = "<dict>") -> Con
     sections = {key: parse_section(cls, data.get(key), key) for key, cls in SECTIONS.items()}
     # rules spanning two sections
     sections["system_info"].prach_offset_prb(sections["cell"].n_rb_dl)
+    sections["system_info"].check_cell(sections["cell"].n_rb_dl)
+    _check_pdsch_power_ratio(sections["cell"], sections["system_info"])
     return Config(**sections, name=name, source=source)
 
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ._schema import ConfigError, option
 
-__all__ = ["Plmn", "SystemInfoConfig", "parse_plmn", "MAX_PLMNS"]
+__all__ = ["Plmn", "SystemInfoConfig", "parse_plmn", "MAX_PLMNS", "SI_DCI_FORMATS"]
 
 MAX_PLMNS = 6  # TS 36.331 SIB1 plmn-IdentityList SIZE (1..6)
 _PLMN_RE = re.compile(r"^(\d{3})-(\d{2,3})$")
@@ -53,6 +53,19 @@ def _parse_plmn_list(value: Any, key: str) -> tuple[str, ...]:
     return tuple(str(parse_plmn(v, f"{key}[{i}]")) for i, v in enumerate(value))
 
 
+SI_DCI_FORMATS = ("1A", "1C")  # the formats a UE monitors with SI-RNTI (TS 36.213 Table 7.1-1)
+
+
+def _parse_si_dci_format(value: Any, key: str) -> str:
+    text = str(value).strip().upper() if isinstance(value, str) else None
+    if text not in SI_DCI_FORMATS:
+        raise ConfigError(
+            f"{key}: {value!r} is not a DCI format for system information; write \"1A\" (TS 36.212 "
+            f"5.3.3.1.3) or \"1C\" (5.3.3.1.4), quoted in YAML"
+        )
+    return text
+
+
 # TS 36.331 SIB2 timeAlignmentTimerCommon values
 _TA_TIMERS = ("sf500", "sf750", "sf1280", "sf1920", "sf2560", "sf5120", "sf10240", "infinity")
 
@@ -81,6 +94,14 @@ class SystemInfoConfig:
     si_transmissions: int = option(4, range=(1, 40),
                                    doc="subframes of each SI window that carry the SI message (repetitions)")
     system_info_value_tag: int = option(0, range=(0, 31), doc="bump when SIB contents change")
+    # --- PDCCH format of the SI-RNTI assignments (TS 36.212 5.3.3.1.3 / 5.3.3.1.4) --------------------
+    si_dci_format: str = option(
+        "1A", parse=_parse_si_dci_format,
+        doc="DCI of SIB1/SI messages: \"1A\" (localized PRBs from PRB 0, TBS from I_MCS and N_PRB^1A) or "
+            "\"1C\" (compact: distributed VRBs in steps of 2 or 4 RB, TBS Table 7.1.7.2.3-1)")
+    si_1c_gap: int = option(1, allowed=(1, 2),
+                            doc="gap of the 1C distributed VRBs: 1 = N_gap,1, 2 = N_gap,2 (needs n_rb_dl >= 50, "
+                                "TS 36.211 Table 6.2.3.2-1); only with si_dci_format 1C")
     # --- SIB2: radioResourceConfigCommon (values after srsRAN's sib.conf example) ----------------------
     preamble_initial_received_target_power_dbm: int = option(
         -104, range=(-120, -90), doc="PRACH preambleInitialReceivedTargetPower, even dBm")
@@ -123,6 +144,19 @@ class SystemInfoConfig:
             )
         return self.prach_freq_offset
 
+    def check_cell(self, n_rb_dl: int, section: str = "system_info") -> None:
+        """Rules that need the cell bandwidth: format 1C needs N_RB_DL >= 6 (N_step_RB, TS 36.213
+        Table 7.1.6.3-1) and its gap N_gap,2 exists only for N_RB_DL >= 50 (TS 36.211 Table 6.2.3.2-1)."""
+        if self.si_dci_format != "1C":
+            return
+        if n_rb_dl < 6:
+            raise ConfigError(f"{section}.si_dci_format: format 1C needs n_rb_dl >= 6, the cell has {n_rb_dl}")
+        if self.si_1c_gap == 2 and n_rb_dl < 50:
+            raise ConfigError(
+                f"{section}.si_1c_gap: gap 2 (N_gap,2) exists only for n_rb_dl >= 50 (TS 36.211 Table "
+                f"6.2.3.2-1); the cell has {n_rb_dl} PRB, use si_1c_gap: 1"
+            )
+
     def check(self, section: str = "system_info") -> None:
         """Cross-field rules: PLMN count and duplicates, even dBm values, SI window inside the period."""
         if self.mode == "disaster_roaming" and not self.partner_plmns:
@@ -155,6 +189,10 @@ class SystemInfoConfig:
             raise ConfigError(
                 f"{section}.si_window_ms: a {self.si_window_ms} ms window does not fit in a "
                 f"{self.si_periodicity_rf}-frame SI period"
+            )
+        if self.si_1c_gap != 1 and self.si_dci_format != "1C":
+            raise ConfigError(
+                f"{section}.si_1c_gap: the gap applies to format 1C only; set si_dci_format: \"1C\" or drop it"
             )
         if self.si_transmissions > self.si_window_ms:
             raise ConfigError(

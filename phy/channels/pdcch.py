@@ -141,7 +141,14 @@ def pdcch_map(
     quads = y.reshape(n_ports, n_reg, 4)
     perm = quadruplet_permutation(n_reg, n_id_cell)
     l_re, k_re = regs.pdcch_re()
-    grid[:, l_re, k_re] = quads[:, perm, :].reshape(n_ports, -1)
+    symbols = quads[:, perm, :].reshape(n_ports, -1)
+    if grid.flags.c_contiguous:  # one 1-D scatter per port: about twice as fast as grid[:, l, k] = ...
+        flat = l_re * grid.shape[2] + k_re
+        ports = grid.reshape(n_ports, -1)
+        for p in range(n_ports):
+            ports[p][flat] = symbols[p]
+    else:
+        grid[:, l_re, k_re] = symbols
 
 
 def pdcch_llr(

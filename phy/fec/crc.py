@@ -4,9 +4,11 @@ Bits are uint8 arrays of 0/1, MSB first: a_0 is the coefficient of the highest p
 parity bits p_0..p_{L-1} make a_0 D^(A+L-1) + ... + a_{A-1} D^L + p_0 D^(L-1) + ... + p_{L-1}
 divisible by the generator (zero initial register, no final XOR, no reflection).
 
-Table-driven: the bits are packed into bytes (np.packbits) and a numba kernel runs the classic
-byte-wise CRC register with a 256-entry table of the generator (the A mod 8 leading bits go through
-the bit-serial register first). The table is a constant of the generator, cached.
+Table-driven: the bits are packed into bytes (np.packbits) and a numba kernel runs the CRC register
+8 bytes at a time ("slicing by 8": 8 tables of 256 entries, table j = byte D^(8 j) D^L mod g(D), so
+only the lookups of the L/8 bytes that meet the register wait for the previous step); the last bytes
+go through the classic byte-wise register and the A mod 8 leading bits through the bit-serial one.
+The tables are constants of the generator, cached.
 """
 
 from __future__ import annotations
@@ -48,34 +50,49 @@ def _degrees(kind: str) -> tuple[int, ...]:
         raise ValueError(f"CRC kind {kind!r} unknown: use one of {CRC_KINDS}") from None
 
 
-@lru_cache(maxsize=8)
-def _byte_table(kind: str) -> tuple[np.ndarray, int, int]:
-    """Constants of the byte-wise register of `kind` (L >= 8 for every LTE CRC).
+SLICE_BYTES = 8  # bytes per step of the sliced register (>= L/8 for every LTE CRC)
 
-    Returns table (256,) int64, table[i] = i(D) D^L mod g(D) for the byte i read as a degree-7
-    polynomial (MSB first); g(D) - D^L as an integer; L.
+
+@lru_cache(maxsize=8)
+def _slice_tables(kind: str) -> tuple[np.ndarray, int, int]:
+    """Constants of the sliced register of `kind` (L >= 8 for every LTE CRC).
+
+    Returns tables (SLICE_BYTES, 256) int64, tables[j, x] = x(D) D^(8 j) D^L mod g(D) for the byte x
+    read as a degree-7 polynomial (MSB first), so tables[0] is the classic byte table; g(D) - D^L as
+    an integer; L.
     """
     length = crc_length(kind)
     poly_low = crc_generator(kind) ^ (1 << length)
     mask = (1 << length) - 1
-    table = np.empty(256, dtype=np.int64)
+    tables = np.empty((SLICE_BYTES, 256), dtype=np.int64)
     for byte in range(256):
         reg = byte << (length - 8)
         for _ in range(8):
             reg = ((reg << 1) ^ poly_low) & mask if reg >> (length - 1) else (reg << 1) & mask
-        table[byte] = reg
-    return table, poly_low, length
+        tables[0, byte] = reg
+    for j in range(1, SLICE_BYTES):  # times D^8: shift a byte out of the register and reduce it
+        prev = tables[j - 1]
+        tables[j] = ((prev << 8) & mask) ^ tables[0, prev >> (length - 8)]
+    tables.setflags(write=False)
+    return tables, poly_low, length
 
 
-# numba: a CRC register is a sequential recursion (each byte's table index depends on the register
-# left by the previous byte), so it is one loop over the packed bytes rather than whole-array code.
+# numba: a CRC register is a sequential recursion (each step's table indices depend on the register
+# left by the previous step), so it is one loop over the packed bytes rather than whole-array code.
 @njit(cache=True)
-def _crc_kernel(lead_bits, packed, table, length, poly_low):  # pragma: no cover - compiled
-    """lead_bits (n, r) uint8 bits then packed (n, B) uint8 bytes -> parity bits (n, L) uint8."""
-    n_blocks = packed.shape[0]
+def _crc_kernel(lead_bits, packed, tables, length, poly_low):  # pragma: no cover - compiled
+    """lead_bits (n, r) uint8 bits then packed (n, B) uint8 bytes -> parity bits (n, L) uint8.
+
+    R <- (R D^(8 W) + chunk(D) D^L) mod g(D) for each chunk of W = SLICE_BYTES bytes: the register's
+    L/8 bytes are XORed onto the first bytes of the chunk, then every byte x_i goes through table
+    W-1-i and the results are XORed.
+    """
+    n_blocks, n_bytes = packed.shape
     mask = (np.int64(1) << length) - 1
     top_shift = length - 1
     byte_shift = length - 8
+    reg_bytes = length // 8
+    n_chunks = n_bytes // SLICE_BYTES
     out = np.empty((n_blocks, length), dtype=np.uint8)
     for b in range(n_blocks):
         reg = np.int64(0)
@@ -84,8 +101,17 @@ def _crc_kernel(lead_bits, packed, table, length, poly_low):  # pragma: no cover
             reg = (reg << 1) & mask
             if top:
                 reg ^= poly_low
-        for i in range(packed.shape[1]):
-            reg = ((reg << 8) & mask) ^ table[((reg >> byte_shift) ^ packed[b, i]) & 0xFF]
+        for ch in range(n_chunks):
+            base = ch * SLICE_BYTES
+            acc = np.int64(0)
+            for i in range(SLICE_BYTES):
+                x = np.int64(packed[b, base + i])
+                if i < reg_bytes:
+                    x ^= (reg >> (byte_shift - 8 * i)) & 0xFF
+                acc ^= tables[SLICE_BYTES - 1 - i, x]
+            reg = acc
+        for i in range(n_chunks * SLICE_BYTES, n_bytes):  # byte-wise register for the last bytes
+            reg = ((reg << 8) & mask) ^ tables[0, ((reg >> byte_shift) ^ packed[b, i]) & 0xFF]
         for j in range(length):  # p_0 is the coefficient of D^(L-1): the register's top bit
             out[b, j] = (reg >> (top_shift - j)) & 1
     return out
@@ -106,18 +132,27 @@ def crc_parity(bits: np.ndarray, kind: str) -> np.ndarray:
     bits: (A,) or batch (n, A) uint8 0/1, any A >= 0. Returns (L,) or (n, L) uint8.
     """
     a = _as_bits(bits, "bits")
-    table, poly_low, length = _byte_table(kind)
+    return _parity_of_bits(a, kind)
+
+
+def _parity_of_bits(a: np.ndarray, kind: str) -> np.ndarray:
+    """crc_parity of a validated (A,) or (n, A) uint8 0/1 array."""
+    tables, poly_low, length = _slice_tables(kind)
     lead = a.shape[:-1]
     flat = a.reshape(math.prod(lead), a.shape[-1])
     n_lead = flat.shape[1] % 8  # leading bits outside whole bytes go bit by bit
-    parity = _crc_kernel(flat[:, :n_lead], np.packbits(flat[:, n_lead:], axis=1), table, length, poly_low)
+    parity = _crc_kernel(flat[:, :n_lead], np.packbits(flat[:, n_lead:], axis=1), tables, length, poly_low)
     return parity.reshape(lead + (length,))
 
 
 def crc_attach(bits: np.ndarray, kind: str) -> np.ndarray:
     """b = a followed by its parity (TS 36.212 5.1.1). (A,) -> (A+L,), or (n, A) -> (n, A+L) uint8."""
     a = _as_bits(bits, "bits")
-    return np.concatenate([a, crc_parity(a, kind)], axis=-1)
+    length = crc_length(kind)
+    out = np.empty(a.shape[:-1] + (a.shape[-1] + length,), dtype=np.uint8)
+    out[..., : a.shape[-1]] = a
+    out[..., a.shape[-1] :] = _parity_of_bits(a, kind)
+    return out
 
 
 def crc_syndrome(bits_with_crc: np.ndarray, kind: str) -> np.ndarray:

@@ -204,6 +204,13 @@ def code_block_e(g: int, n_l: int, q_m: int, c: int, r: int) -> int:
     return n_l * q_m * (-(-g_prime // c))
 
 
+@lru_cache(maxsize=256)
+def code_block_e_lengths(g: int, n_l: int, q_m: int, c: int) -> tuple[int, ...]:
+    """(E_0, ..., E_{C-1}) of `code_block_e` for all C code blocks of a transport block (TS 36.212
+    5.1.4.1.2), cached: a constant of (G, N_L, Q_m, C), asked for once per transport block."""
+    return tuple(code_block_e(g, n_l, q_m, c, r) for r in range(c))
+
+
 def _check_rv(rv: int) -> int:
     if rv not in (0, 1, 2, 3):
         raise ValueError(f"rv (redundancy version rv_idx) must be 0..3, got {rv}")

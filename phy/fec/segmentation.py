@@ -8,11 +8,13 @@ block carries a CRC24B over its own bits.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
-from phy.fec.crc import crc_attach, crc_check
+from phy.fec.crc import crc_attach, crc_check, crc_parity
 from phy.fec.turbo import QPP_PARAMS
 
 Z = 6144  # TS 36.212 5.1.2: maximum code block size
@@ -45,18 +47,23 @@ def segment(b_len: int) -> Segmentation:
     """Segmentation parameters for B = b_len input bits (TS 36.212 5.1.2)."""
     if int(b_len) != b_len or b_len < 1:
         raise ValueError(f"B (bits to segment) must be an integer >= 1, got {b_len}")
-    b_len = int(b_len)
+    return _segment(int(b_len))
+
+
+@lru_cache(maxsize=1024)
+def _segment(b_len: int) -> Segmentation:
+    """segment() of a validated B, cached: a constant of B, asked for once per transport block."""
     if b_len <= Z:
         c, b_prime = 1, b_len
     else:
         c = -(-b_len // (Z - L_CB_CRC))
         b_prime = b_len + c * L_CB_CRC
-    sizes = np.asarray(TURBO_BLOCK_SIZES)
-    k_plus = int(sizes[np.searchsorted(sizes, -(-b_prime // c))])  # smallest K with C K >= B'
+    i_plus = bisect_left(TURBO_BLOCK_SIZES, -(-b_prime // c))
+    k_plus = TURBO_BLOCK_SIZES[i_plus]  # smallest K with C K >= B'
     if c == 1:
         c_plus, k_minus, c_minus = 1, 0, 0
     else:
-        k_minus = int(sizes[np.searchsorted(sizes, k_plus) - 1])  # largest K < K+
+        k_minus = TURBO_BLOCK_SIZES[i_plus - 1]  # largest K < K+
         delta_k = k_plus - k_minus
         c_minus = (c * k_plus - b_prime) // delta_k
         c_plus = c - c_minus
@@ -97,14 +104,16 @@ def split_code_block_groups(b: np.ndarray) -> tuple[Segmentation, list[np.ndarra
         if n == 0:
             continue
         n_info = k - seg.l
-        m = np.empty((n, n_info), dtype=np.uint8)
+        m = np.empty((n, k), dtype=np.uint8)  # info bits, then the CRC24B written in place
         n_fill = seg.f if not groups else 0  # filler bits lead block 0 only
         m[0, :n_fill] = 0
-        m[0, n_fill:] = b[s : s + n_info - n_fill]
+        m[0, n_fill:n_info] = b[s : s + n_info - n_fill]
         s += n_info - n_fill
-        m[1:] = b[s : s + (n - 1) * n_info].reshape(n - 1, n_info)
+        m[1:, :n_info] = b[s : s + (n - 1) * n_info].reshape(n - 1, n_info)
         s += (n - 1) * n_info
-        groups.append(crc_attach(m, "24b") if seg.l else m)
+        if seg.l:
+            m[:, n_info:] = crc_parity(m[:, :n_info], "24b")
+        groups.append(m)
     return seg, groups
 
 

@@ -93,24 +93,88 @@ def _qpp_cached(k: int) -> np.ndarray:
     return pi
 
 
-# numba: the constituent encoders are recursive (each register state depends on the previous one),
-# so the K steps cannot be vectorized over k.
+@lru_cache(maxsize=len(QPP_PARAMS))
+def _qpp_u16(k: int) -> np.ndarray:
+    """_qpp_cached(k) as uint16 (K <= 6144): a quarter of the memory traffic in the encoder's gather."""
+    pi = _qpp_cached(k).astype(np.uint16)
+    pi.flags.writeable = False
+    return pi
+
+
+@lru_cache(maxsize=1)
+def _rsc_byte_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The constituent encoder (TS 36.212 5.1.3.2.1) run over 8 input bits at once, as tables indexed
+    by (s << 8) | u, with s = 4 s1 + 2 s2 + s3 the register state (s1 the most recent bit, as in the
+    decoder's trellis) and u the 8 input bits, the first in time as MSB (np.packbits order).
+
+    Returns parity (2048,) uint64: the 8 parity bits z as 8 bytes (0/1) in time order in memory, so
+    that a uint64 array of entries viewed as uint8 is the unpacked parity stream; next state (2048,)
+    uint8. Register input a = u ^ s2 ^ s3 (g0 = 1 + D^2 + D^3), z = a ^ s1 ^ s3 (g1 = 1 + D + D^3).
+    """
+    idx = np.arange(8 * 256)
+    s1, s2, s3 = (idx >> 10) & 1, (idx >> 9) & 1, (idx >> 8) & 1
+    z = np.empty((idx.size, 8), dtype=np.uint8)
+    for t in range(8):
+        a = ((idx >> (7 - t)) & 1) ^ s2 ^ s3
+        z[:, t] = a ^ s1 ^ s3
+        s1, s2, s3 = a, s1, s2
+    parity = z.view(np.uint64).reshape(-1)
+    next_state = (4 * s1 + 2 * s2 + s3).astype(np.uint8)
+    parity.flags.writeable = False
+    next_state.flags.writeable = False
+    return parity, next_state
+
+
+# numba: each constituent encoder is a recursion over its register state (the state after input
+# byte j is the table index of byte j+1), so the K/8 steps run in a compiled loop; the bit-by-bit
+# gather of the interleaved byte sits in the same loop, off the recursion's critical path.
 @njit(cache=True)
-def _rsc_encode(c, x_out, z_out, tail_x, tail_z):  # pragma: no cover - compiled
-    s1 = s2 = s3 = 0
-    for k in range(c.size):
-        a = c[k] ^ s2 ^ s3
-        x_out[k] = c[k]
-        z_out[k] = a ^ s1 ^ s3
-        s3 = s2
-        s2 = s1
-        s1 = a
-    for t in range(3):  # trellis termination: input = feedback, register input a = 0
-        tail_x[t] = s2 ^ s3
-        tail_z[t] = s1 ^ s3
-        s3 = s2
-        s2 = s1
-        s1 = 0
+def _turbo_encode_bytes(c, c_packed, pi, parity_tab, next_tab, z_out, d):  # pragma: no cover - compiled
+    """Both constituent encoders of n blocks, 8 bits per table step (TS 36.212 5.1.3.2.1-2).
+
+    c: (n, K) uint8 blocks; c_packed: (n, K/8) uint8 the same bits packed; pi: (K,) uint16 QPP
+    interleaver (c'_i = c_pi(i)); parity_tab, next_tab: `_rsc_byte_tables`. Writes z_out (n, 2, K/8)
+    uint64 (row 0: z, row 1: z', as `_rsc_byte_tables` parity words) and the 12 tail bits into
+    d[:, :, K:K+4] of d (n, 3, K+4).
+    """
+    n, k = c.shape
+    for r in range(n):
+        cr = c[r]
+        s = 0
+        s_int = 0
+        for j in range(k // 8):
+            u_int = 0
+            for t in range(8):  # the interleaved input byte, first bit as MSB
+                u_int = (u_int << 1) | cr[pi[8 * j + t]]
+            i1 = (s << 8) | c_packed[r, j]
+            i2 = (s_int << 8) | u_int
+            z_out[r, 0, j] = parity_tab[i1]
+            z_out[r, 1, j] = parity_tab[i2]
+            s = next_tab[i1]
+            s_int = next_tab[i2]
+        # trellis termination (5.1.3.2.2): input = feedback s2 ^ s3, so a = 0 for 3 steps; the tail
+        # x_K z_K x_K+1 z_K+1 x_K+2 z_K+2 x'_K z'_K x'_K+1 z'_K+1 x'_K+2 z'_K+2 is read column by
+        # column into d^(0), d^(1), d^(2) at k = K..K+3 (tail bit j -> d[j % 3, K + j // 3])
+        for e in range(2):
+            state = s if e == 0 else s_int
+            s1, s2, s3 = (state >> 2) & 1, (state >> 1) & 1, state & 1
+            for t in range(3):
+                j = 6 * e + 2 * t
+                d[r, j % 3, k + j // 3] = s2 ^ s3
+                d[r, (j + 1) % 3, k + (j + 1) // 3] = s1 ^ s3
+                s3 = s2
+                s2 = s1
+                s1 = 0
+
+
+def _encode_blocks(c: np.ndarray, out: np.ndarray) -> None:
+    """Turbo-encode the validated C-contiguous (n, K) uint8 blocks into out (n, 3, K+4) uint8."""
+    n, k = c.shape
+    parity_tab, next_tab = _rsc_byte_tables()
+    z = np.empty((n, 2, k // 8), dtype=np.uint64)  # K is a multiple of 8 for every K of Table 5.1.3-3
+    _turbo_encode_bytes(c, np.packbits(c, axis=1), _qpp_u16(k), parity_tab, next_tab, z, out)
+    out[:, 0, :k] = c  # d^(0) = x = c
+    out[:, 1:, :k] = z.view(np.uint8).reshape(n, 2, k)  # d^(1) = z, d^(2) = z'
 
 
 def turbo_encode(c: np.ndarray) -> np.ndarray:
@@ -127,10 +191,9 @@ def turbo_encode(c: np.ndarray) -> np.ndarray:
     if c.size and ((c.dtype.kind not in "ub" and c.min() < 0) or c.max() > 1):
         raise ValueError("c must hold only 0/1 values")
     c = np.ascontiguousarray(c, dtype=np.uint8)
-    k = c.size
-    d = np.empty((3, k + N_TAIL), dtype=np.uint8)
-    _turbo_encode_kernel(c, _qpp_cached(k), d)
-    return d
+    d = np.empty((1, 3, c.size + N_TAIL), dtype=np.uint8)
+    _encode_blocks(c[None, :], d)
+    return d[0]
 
 
 def turbo_encode_blocks(c: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -149,35 +212,8 @@ def turbo_encode_blocks(c: np.ndarray, out: np.ndarray | None = None) -> np.ndar
         out = np.empty((n, 3, k + N_TAIL), dtype=np.uint8)
     elif out.shape != (n, 3, k + N_TAIL) or out.dtype != np.uint8 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous ({n}, 3, {k + N_TAIL}) uint8 array")
-    _turbo_encode_batch(c, _qpp_cached(k), out)
+    _encode_blocks(c, out)
     return out
-
-
-# numba: a loop of the sequential block encoder below, one compiled call for all blocks of a size.
-@njit(cache=True)
-def _turbo_encode_batch(c, pi, d):  # pragma: no cover - compiled
-    for r in range(c.shape[0]):
-        _turbo_encode_kernel(c[r], pi, d[r])
-
-
-# numba: the interleaver gather and both recursive constituent encoders (see _rsc_encode) in one
-# compiled call, instead of a dozen small NumPy calls per code block.
-@njit(cache=True)
-def _turbo_encode_kernel(c, pi, d):  # pragma: no cover - compiled
-    """Both constituent encoders and the tail read-out into d (3, K+4) (TS 36.212 5.1.3.2.1-2)."""
-    k = c.size
-    c2 = np.empty(k, dtype=np.uint8)
-    for i in range(k):
-        c2[i] = c[pi[i]]  # c'_i = c_pi(i)
-    tail = np.empty(12, dtype=np.uint8)
-    x = np.empty(k, dtype=np.uint8)
-    _rsc_encode(c, x, d[1, :k], tail[0:6:2], tail[1:6:2])
-    _rsc_encode(c2, x, d[2, :k], tail[6:12:2], tail[7:12:2])
-    d[0, :k] = c
-    # TS 36.212 5.1.3.2.2: x_K z_K x_K+1 z_K+1 x_K+2 z_K+2 x'_K z'_K x'_K+1 z'_K+1 x'_K+2 z'_K+2,
-    # read column by column into d^(0), d^(1), d^(2) at k = K..K+3
-    for j in range(12):
-        d[j % 3, k + j // 3] = tail[j]
 
 
 # Constituent trellis used by the decoder. State s = 4 s1 + 2 s2 + s3, s1 the most recent register bit.

@@ -4,7 +4,9 @@ With the cell's timing, carrier offset, SFN, N_RB and port count from a CellRepo
 subframe is demodulated at the cell's rate (a third of the CP early, fine delay from the CRS phase
 slope, phy.ue.chest), its channel estimated from the CRS, its CFI decoded from the PCFICH (TS 36.211
 6.7), the PDCCH blind-decoded for the common RNTIs and the handset's C-RNTI (TS 36.213 9.1.1) and the
-PDSCH of each downlink assignment decoded (TS 36.212 5.3.2 inverse, CRC24A; phy.ue.pdsch_rx).
+PDSCH of each downlink assignment decoded (TS 36.212 5.3.2 inverse, CRC24A; phy.ue.pdsch_rx). SI sent
+with format 1C carries no RV: `si_rv(sfn, subframe)` gives it when the MAC knows the SI schedule
+(mac.si_schedule.si_rnti_rv), else the RVs are tried (phy.ue.pdsch_rx.receive_pdsch).
 
     cell = read_cell(x, fs)
     for sf in receive_downlink(x, fs, cell, c_rnti=0x46):
@@ -14,20 +16,19 @@ PDSCH of each downlink assignment decoded (TS 36.212 5.3.2 inverse, CRC24A; phy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 
-from phy.dci import Dci1, Dci1A
 from phy.numerology import numerology
 
 from .cell_search import derotate
 from .chest import estimate_channel
 from .pcfich_rx import decode_cfi
 from .pdcch_rx import P_RNTI, RA_RNTIS, SI_RNTI, blind_decode
-from .pdsch_rx import ReceivedTb, receive_pdsch
+from .pdsch_rx import ReceivedTb, is_pdsch_assignment, receive_pdsch
 from .receiver import CellReport, demodulate_subframes
 from .resample import resample
 
@@ -56,11 +57,13 @@ def receive_downlink(
     c_rnti: int | None = None,
     common_rntis: tuple[int, ...] = (SI_RNTI, P_RNTI, *RA_RNTIS),
     n_iter: int = 8,
+    si_rv: Callable[[int, int], int | None] | None = None,
 ) -> Iterator[SubframeRx]:
     """Decode every complete subframe of `samples` (N,) complex at `sample_rate_hz` for `cell`.
 
     The input rate must be >= the cell's standard rate (it is resampled to it when higher). Yields
-    the subframes in time order.
+    the subframes in time order. si_rv(sfn, subframe) -> RV or None: the RV of a format 1C PDSCH
+    (TS 36.321 5.3.1); None (or no si_rv) tries the four RVs.
     """
     n_rb, pci, n_ports = cell.n_rb_dl, cell.pci, cell.n_ports
     num = numerology(n_rb)
@@ -93,10 +96,11 @@ def receive_downlink(
                 phich_resource=cell.phich_resource, cfi=cfi, n_ctrl_symbols=cfi + ctrl_extra,
             )
             found = blind_decode(grid, est.h, est.noise_var, sub_cell, sf, c_rnti=c_rnti, common_rntis=common_rntis)
+            rv = si_rv(sfn, sf) if si_rv is not None else None
             tbs = tuple(
-                receive_pdsch(grid, est.h, est.noise_var, sub_cell, sf, f, n_iter=n_iter)
+                receive_pdsch(grid, est.h, est.noise_var, sub_cell, sf, f, n_iter=n_iter, rv=rv)
                 for f in found
-                if isinstance(f.dci, (Dci1, Dci1A)) and f.dci.mcs < 29  # 29..31: a HARQ retransmission
+                if is_pdsch_assignment(f)  # not I_MCS 29..31: a HARQ retransmission
             )
             sinr_db = float(10 * np.log10(est.rsrp / est.noise_var))
             yield SubframeRx(sfn, sf, cfi, sinr_db, tuple(found), tbs)

@@ -4,6 +4,10 @@
 `receive_pdsch` demodulates one assignment (max-log LLRs, HARQ soft combining, turbo decoding,
 CRC24A); `decode_subframe` runs the whole handset chain on one received subframe grid: CRS channel
 estimate (phy.ue.chest), PDCCH blind decoding (phy.ue.pdcch_rx), then every downlink assignment found.
+
+A format 1C carries no redundancy version: the MAC derives it for SI, RV = ceil(3k/2) mod 4 (TS 36.321
+5.3.1; mac.si_schedule.si_rnti_rv). When the caller does not know it (no SIB1 read yet), the RVs are
+tried in the SI order 0, 2, 3, 1 and the first block passing CRC24A is kept.
 """
 
 from __future__ import annotations
@@ -13,11 +17,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..channels.pdsch import N_SOFT_DEFAULT, DlschResult, PdschGrant, dlsch_decode, grant_from_dci, pdsch_llr
-from ..dci import Dci1, Dci1A
+from ..dci import Dci1, Dci1A, Dci1C
 from .chest import estimate_channel
 from .pdcch_rx import P_RNTI, RA_RNTIS, SI_RNTI, FoundDci, blind_decode
 
-__all__ = ["ReceivedTb", "receive_pdsch", "decode_subframe"]
+__all__ = ["ReceivedTb", "receive_pdsch", "decode_subframe", "is_pdsch_assignment", "SI_RV_ORDER"]
+
+SI_RV_ORDER = (0, 2, 3, 1)  # ceil(3k/2) mod 4 for k = 0..3 (TS 36.321 5.3.1): the RVs tried for a 1C
+
+
+def is_pdsch_assignment(found: FoundDci) -> bool:
+    """A DCI whose PDSCH the handset decodes on its own: 1C, or 1/1A with I_MCS 0..28 (29..31 is a
+    HARQ retransmission whose TBS only the HARQ entity knows, TS 36.213 7.1.7.2)."""
+    return isinstance(found.dci, Dci1C) or (isinstance(found.dci, (Dci1, Dci1A)) and found.dci.mcs < 29)
 
 
 @dataclass
@@ -40,36 +52,51 @@ def receive_pdsch(
     tbs_first: int | None = None,
     n_soft: int | None = N_SOFT_DEFAULT,
     n_iter: int = 8,
+    rv: int | None = None,
 ) -> ReceivedTb:
-    """Decode the PDSCH of a format 1/1A DCI. rx_grid (14, 12 n_rb), h (n_ports, 14, 12 n_rb);
-    soft_buffers: HARQ buffers of earlier transmissions of the same block (from ReceivedTb.result)."""
-    if not isinstance(found.dci, (Dci1, Dci1A)):
+    """Decode the PDSCH of a format 1/1A/1C DCI. rx_grid (14, 12 n_rb), h (n_ports, 14, 12 n_rb);
+    soft_buffers: HARQ buffers of earlier transmissions of the same block (from ReceivedTb.result);
+    rv: the RV of a 1C (ignored for 1/1A); None tries SI_RV_ORDER and keeps the first CRC pass (or
+    the RV 0 attempt when none passes)."""
+    if not isinstance(found.dci, (Dci1, Dci1A, Dci1C)):
         raise ValueError(f"{type(found.dci).__name__} carries no PDSCH assignment")
     common = found.space == "common" and found.rnti in (SI_RNTI, P_RNTI, *RA_RNTIS)
-    grant = grant_from_dci(found.dci, int(cell.n_rb_dl), found.rnti, common=common, tbs_first=tbs_first)
-    llr = pdsch_llr(rx_grid, h, noise_var, grant, int(cell.pci), int(cell.n_ctrl_symbols), subframe)
+    rvs = (rv,) if rv is not None or not isinstance(found.dci, Dci1C) else SI_RV_ORDER
     n_ports = np.asarray(h).shape[0]
-    result = dlsch_decode(
-        llr,
-        grant.tbs,
-        grant.q_m,
-        grant.rv,
-        n_l=n_ports,
-        n_soft=n_soft,
-        soft_buffers=soft_buffers,
-        n_iter=n_iter,
-    )
-    return ReceivedTb(found, grant, result)
+    first = None
+    for try_rv in rvs:
+        grant = grant_from_dci(
+            found.dci, int(cell.n_rb_dl), found.rnti, common=common, tbs_first=tbs_first, rv=try_rv
+        )
+        llr = pdsch_llr(rx_grid, h, noise_var, grant, int(cell.pci), int(cell.n_ctrl_symbols), subframe)
+        result = dlsch_decode(
+            llr,
+            grant.tbs,
+            grant.q_m,
+            grant.rv,
+            n_l=n_ports,
+            n_soft=n_soft,
+            soft_buffers=soft_buffers,
+            n_iter=n_iter,
+        )
+        tb = ReceivedTb(found, grant, result)
+        if result.crc_ok:
+            return tb
+        first = first or tb
+    return first
 
 
-def decode_subframe(rx_grid: np.ndarray, cell, subframe: int, c_rnti: int | None = None) -> list[ReceivedTb]:
+def decode_subframe(
+    rx_grid: np.ndarray, cell, subframe: int, c_rnti: int | None = None, si_rv: int | None = None
+) -> list[ReceivedTb]:
     """Channel estimate + PDCCH blind decoding + PDSCH decoding of every downlink assignment for the
-    common RNTIs and `c_rnti` in one received subframe grid (14, 12 n_rb)."""
+    common RNTIs and `c_rnti` in one received subframe grid (14, 12 n_rb). si_rv: the RV of a format
+    1C PDSCH in this subframe if the MAC knows it (None: tried, see receive_pdsch)."""
     n_rb, pci, n_ports = int(cell.n_rb_dl), int(cell.pci), int(cell.n_ports)
     ce = estimate_channel(rx_grid, pci, n_rb, n_ports, subframe)
     out = []
     for found in blind_decode(rx_grid, ce.h, ce.noise_var, cell, subframe, c_rnti=c_rnti):
-        if isinstance(found.dci, (Dci1, Dci1A)) and (found.rnti != c_rnti or found.dci.mcs < 29):
+        if is_pdsch_assignment(found) or (isinstance(found.dci, (Dci1, Dci1A)) and found.rnti != c_rnti):
             # (a C-RNTI retransmission with I_MCS 29..31 needs the HARQ entity's TBS: receive_pdsch)
-            out.append(receive_pdsch(rx_grid, ce.h, ce.noise_var, cell, subframe, found))
+            out.append(receive_pdsch(rx_grid, ce.h, ce.noise_var, cell, subframe, found, rv=si_rv))
     return out
