@@ -363,11 +363,11 @@ class DlScheduler:
         si_tx: list[SiTx] = []
 
         def take_common(level: int) -> int | None:
-            for cand in common_candidates(n_cce):
-                span = slice(cand.first_cce, cand.first_cce + cand.aggregation)
-                if cand.aggregation == level and not cce_used[span].any():
+            for first in _common_firsts(n_cce, level):
+                span = slice(first, first + level)
+                if not cce_used[span].any():
                     cce_used[span] = True
-                    return cand.first_cce
+                    return first
             return None
 
         # 1. system information (SIB1 and the SI messages never share a subframe, 36.331 5.2.3)
@@ -418,9 +418,7 @@ class DlScheduler:
 
     def _ue_candidate(self, n_cce: int, rnti: int, subframe: int, cce_used: np.ndarray) -> Candidate | None:
         """A free UE-specific PDCCH candidate (TS 36.213 9.1.1), the configured level first."""
-        cands = ue_candidates(n_cce, rnti, subframe)
-        order = sorted(cands, key=lambda c: (c.aggregation != self.config.user_aggregation, c.aggregation))
-        for cand in order:
+        for cand in _ue_search_order(n_cce, rnti, subframe, self.config.user_aggregation):
             span = slice(cand.first_cce, cand.first_cce + cand.aggregation)
             if not cce_used[span].any():
                 cce_used[span] = True
@@ -451,6 +449,19 @@ class DlScheduler:
             dci = Dci1A(riv=riv_encode(int(prbs[0]), prbs.size, n_rb), mcs=mcs, harq_process=harq, ndi=ndi)
         a = DlAssignment(dci, rnti, cand.aggregation, cand.first_cce, _bits(pdu))
         return a, UserTx(rnti, mcs, size, int(prbs.size), harq, ndi, pdu)
+
+
+@lru_cache(maxsize=64)
+def _common_firsts(n_cce: int, level: int) -> tuple[int, ...]:
+    """First CCEs of the common-space candidates of aggregation `level` (TS 36.213 9.1.1), cached."""
+    return tuple(c.first_cce for c in common_candidates(n_cce) if c.aggregation == level)
+
+
+@lru_cache(maxsize=4096)
+def _ue_search_order(n_cce: int, rnti: int, subframe: int, level: int) -> tuple[Candidate, ...]:
+    """UE-specific candidates of `rnti` in `subframe` (TS 36.213 9.1.1) in the order the scheduler tries
+    them: aggregation `level` first, then the others by increasing L; cached (Y_k repeats every frame)."""
+    return tuple(sorted(ue_candidates(n_cce, rnti, subframe), key=lambda c: (c.aggregation != level, c.aggregation)))
 
 
 @lru_cache(maxsize=256)

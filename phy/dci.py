@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -193,10 +194,26 @@ class _Reader:
 
 
 def dci_pack(dci: Dci, n_rb_dl: int, rnti_kind: str = "c", n_rb_ul: int | None = None) -> np.ndarray:
-    """Pack `dci` into its (A,) uint8 payload a_0..a_{A-1} (TS 36.212 5.3.3.1), padding included."""
+    """Pack `dci` into its (A,) uint8 payload a_0..a_{A-1} (TS 36.212 5.3.3.1), padding included.
+
+    The payload is cached per (DCI, bandwidths, RNTI kind) (the DCI dataclasses are frozen, and a
+    scheduler sends the same few DCIs again and again) and returned read-only: copy it to modify it.
+    """
     if rnti_kind not in RNTI_KINDS:
         raise ValueError(f"rnti_kind must be one of {RNTI_KINDS}, got {rnti_kind!r}")
-    n_rb_ul = n_rb_dl if n_rb_ul is None else n_rb_ul
+    return _dci_pack_cached(dci, int(n_rb_dl), rnti_kind, int(n_rb_dl if n_rb_ul is None else n_rb_ul))
+
+
+@lru_cache(maxsize=4096)
+def _dci_pack_cached(dci: Dci, n_rb_dl: int, rnti_kind: str, n_rb_ul: int) -> np.ndarray:
+    """`dci_pack` with plain, hashable arguments; read-only result."""
+    bits = _dci_pack(dci, n_rb_dl, rnti_kind, n_rb_ul)
+    bits.setflags(write=False)
+    return bits
+
+
+def _dci_pack(dci: Dci, n_rb_dl: int, rnti_kind: str, n_rb_ul: int) -> np.ndarray:
+    """The field packing of `dci_pack` (TS 36.212 5.3.3.1.1-5.3.3.1.4), a fresh array."""
     if isinstance(dci, Dci0):
         if rnti_kind != "c":
             raise ValueError("format 0 is scrambled with a C-RNTI (rnti_kind='c')")

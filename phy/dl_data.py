@@ -15,7 +15,14 @@ from functools import lru_cache
 import numpy as np
 
 from .channels.pdcch import PdcchTx, pdcch_map
-from .channels.pdsch import N_SOFT_DEFAULT, PdschGrant, grant_from_dci, pdsch_map, pdsch_re_flat, put_res
+from .channels.pdsch import (
+    N_SOFT_DEFAULT,
+    PdschGrant,
+    grant_from_dci,
+    pdsch_alloc_mask,
+    pdsch_map,
+    put_res_masked,
+)
 from .channels.phich import PhichTx, phich_map
 from .dci import Dci, Dci0, Dci1, Dci1A, Dci1APdcchOrder, Dci1C, dci_pack
 from .regs import control_regs
@@ -73,6 +80,29 @@ def add_dl_data(
     if grid.shape != (int(cell.n_ports), 14, 12 * n_rb):
         raise ValueError(f"grid must be ({cell.n_ports}, 14, {12 * n_rb}), got {grid.shape}")
     regs = control_regs(cell, subframe)
+    pdcchs, grants = _pdcchs_and_grants(assignments, n_rb)
+    _check_disjoint(grants, n_rb)
+    pdcch_map(grid, pdcchs, regs, n_id_cell, subframe)
+    phich_map(grid, phich, regs, n_id_cell, subframe)
+    n_ports, n_ctrl = int(cell.n_ports), int(cell.n_ctrl_symbols)
+    for grant, tb in grants:
+        if is_common_rnti(grant.rnti):
+            # broadcast blocks (SIB1, SI messages) repeat with the same content, RV and subframe: encode once
+            mask, sym = _common_pdsch(
+                np.asarray(tb, dtype=np.uint8).tobytes(), grant.prbs.tobytes(), grant.tbs, grant.q_m, grant.rv,
+                grant.rnti, n_rb, n_id_cell, n_ports, n_ctrl, subframe, n_soft,
+            )
+            put_res_masked(grid, mask, sym)
+        else:
+            pdsch_map(grid, tb, grant, n_id_cell, n_ctrl, subframe, n_soft=n_soft)
+    return grid
+
+
+def _pdcchs_and_grants(
+    assignments: Sequence[DlAssignment], n_rb: int
+) -> tuple[list[PdcchTx], list[tuple[PdschGrant, np.ndarray]]]:
+    """The PDCCH of each assignment (DCI payload, TS 36.212 5.3.3.1) and the PDSCH grant of each
+    downlink assignment with its transport block (TS 36.213 7.1.6, 7.1.7), checked against the DCI."""
     pdcchs: list[PdcchTx] = []
     grants: list[tuple[PdschGrant, np.ndarray]] = []
     for a in assignments:
@@ -98,26 +128,19 @@ def add_dl_data(
                 raise ValueError("a format 0 grant or PDCCH order carries no transport block")
         else:
             raise TypeError(f"unsupported DCI {type(a.dci).__name__}: give a phy.dci format 0, 1, 1A or 1C")
-    used = np.zeros(14 * 12 * n_rb, dtype=bool)
+    return pdcchs, grants
+
+
+def _check_disjoint(grants: Sequence[tuple[PdschGrant, np.ndarray]], n_rb: int) -> None:
+    """ValueError when two PDSCH allocations share a PRB in the same slot. Every PRB of every slot holds
+    PDSCH REs (TS 36.211 6.3.5: at most 4 control symbols; PSS/SSS/PBCH leave symbols 4 and 11..13
+    free), so this is the RE overlap check, done on the (2, n_rb) PRB occupancy."""
+    used = np.zeros((2, n_rb), dtype=bool)
     for grant, _ in grants:
-        flat = pdsch_re_flat(grant.prbs, n_rb, n_id_cell, int(cell.n_ports), int(cell.n_ctrl_symbols), subframe)
-        if used[flat].any():
+        if used[0, grant.prbs[0]].any() or used[1, grant.prbs[1]].any():
             raise ValueError(f"PDSCH allocations overlap (RNTI {grant.rnti:#06x})")
-        used[flat] = True
-    pdcch_map(grid, pdcchs, regs, n_id_cell, subframe)
-    phich_map(grid, phich, regs, n_id_cell, subframe)
-    n_ctrl = int(cell.n_ctrl_symbols)
-    for grant, tb in grants:
-        if is_common_rnti(grant.rnti):
-            # broadcast blocks (SIB1, SI messages) repeat with the same content, RV and subframe: encode once
-            flat, sym = _common_pdsch(
-                np.asarray(tb, dtype=np.uint8).tobytes(), grant.prbs.tobytes(), grant.tbs, grant.q_m, grant.rv,
-                grant.rnti, n_rb, n_id_cell, int(cell.n_ports), n_ctrl, subframe, n_soft,
-            )
-            put_res(grid, flat, sym)
-        else:
-            pdsch_map(grid, tb, grant, n_id_cell, n_ctrl, subframe, n_soft=n_soft)
-    return grid
+        used[0, grant.prbs[0]] = True
+        used[1, grant.prbs[1]] = True
 
 
 @lru_cache(maxsize=256)
@@ -125,13 +148,13 @@ def _common_pdsch(
     tb: bytes, prbs: bytes, tbs: int, q_m: int, rv: int, rnti: int, n_rb: int, n_id_cell: int, n_ports: int,
     n_ctrl: int, subframe: int, n_soft: int | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(flat RE indices l' 12 n_rb + k, symbols (n_ports, n_re)) of a PDSCH, cached: the scrambling
+    """(RE mask (14, 12 n_rb) bool, symbols (n_ports, n_re)) of a PDSCH, cached: the scrambling
     (TS 36.211 6.3.1) depends on the RNTI, cell and subframe only, so a repeated broadcast block gives
     the same symbols."""
     grant = PdschGrant(np.frombuffer(prbs, dtype=np.int64).reshape(2, -1), tbs, q_m, rv, rnti)
     scratch = np.zeros((n_ports, 14, 12 * n_rb), dtype=np.complex64)
     pdsch_map(scratch, np.frombuffer(tb, dtype=np.uint8), grant, n_id_cell, n_ctrl, subframe, n_soft=n_soft)
-    flat = pdsch_re_flat(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl, subframe)
-    sym = scratch.reshape(n_ports, -1)[:, flat]
+    mask = pdsch_alloc_mask(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl, subframe)
+    sym = scratch[:, mask]
     sym.setflags(write=False)
-    return flat, sym
+    return mask, sym

@@ -47,20 +47,27 @@ def modulate(bits: np.ndarray, q_m: int) -> np.ndarray:
             f"bits must be a 1-D array whose length is a multiple of q_m={q_m}, got {bits.shape}"
         )
     n_sym = bits.size // q_m
+    if n_sym == 0:
+        return np.zeros(0, dtype=np.complex64)
     # the bits packed into bytes, MSB first: a byte holds 4 QPSK or 2 16QAM labels, 3 bytes hold 4
     # 64QAM labels (two 12-bit halves); each lookup yields the symbols of a whole byte / half
     # (ndarray.take: row gathers through intp indices, much faster than table[index] for 2-D tables)
     packed = np.packbits(bits.astype(np.uint8, copy=False))
     if q_m != 6:
         return _byte_points(q_m).take(packed.astype(np.intp), axis=0).reshape(-1)[:n_sym]
-    packed = np.concatenate([packed, np.zeros(-packed.size % 3, dtype=np.uint8)]).reshape(-1, 3).astype(np.intp)
-    # 3 bytes b0 b1 b2 -> 12-bit halves (b0, b1[7:4]) and (b1[3:0], b2); a pair of complex64 symbols
-    # is moved as one 16-byte item (a complex128 view; only copied, never computed on)
+    if packed.size % 3:
+        packed = np.concatenate([packed, np.zeros(-packed.size % 3, dtype=np.uint8)])
+    # 3 bytes b0 b1 b2 hold two 12-bit labels: (b0 b1) >> 4 and (b1 b2) & 0xFFF, i.e. the big-endian
+    # 16-bit words at byte offsets 0 and 1 of each triple (strided views, no copy); a pair of complex64
+    # symbols is moved as one 16-byte item (a complex128 view; only copied, never computed on)
+    m = packed.size // 3
+    word0 = np.ndarray((m,), dtype=">u2", buffer=packed, offset=0, strides=(3,))
+    word1 = np.ndarray((m,), dtype=">u2", buffer=packed, offset=1, strides=(3,))
+    labels = np.empty((m, 2), dtype=np.intp)
+    np.right_shift(word0, 4, out=labels[:, 0], casting="unsafe")
+    np.bitwise_and(word1, 0xFFF, out=labels[:, 1], casting="unsafe")
     pairs = _byte_points(6).view(np.complex128).reshape(-1)
-    out = np.empty((packed.shape[0], 2), dtype=np.complex128)
-    out[:, 0] = pairs.take((packed[:, 0] << 4) | (packed[:, 1] >> 4))
-    out[:, 1] = pairs.take(((packed[:, 1] & 15) << 8) | packed[:, 2])
-    return out.view(np.complex64).reshape(-1)[:n_sym]
+    return pairs.take(labels.reshape(-1)).view(np.complex64)[:n_sym]
 
 
 @lru_cache(maxsize=3)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from math import ceil
 
 import numpy as np
@@ -99,8 +99,15 @@ class ControlRegs:
         return self.n_pdcch_regs // 9
 
     def pdcch_re(self) -> tuple[np.ndarray, np.ndarray]:
-        """(l', k) of every PDCCH RE in REG order (4 per REG), each (4 n_reg,) int64."""
-        return np.repeat(self.pdcch_l, 4), self.pdcch_k.reshape(-1)
+        """(l', k) of every PDCCH RE in REG order (4 per REG), each (4 n_reg,) int64, read-only."""
+        return self._pdcch_re
+
+    @cached_property
+    def _pdcch_re(self) -> tuple[np.ndarray, np.ndarray]:
+        """`pdcch_re`, computed once per layout (the layouts themselves are cached)."""
+        l_re = np.repeat(self.pdcch_l, 4)
+        l_re.setflags(write=False)
+        return l_re, self.pdcch_k.reshape(-1)
 
     def phich_re(self) -> tuple[np.ndarray, np.ndarray]:
         """(l', k) of every PHICH RE, group-major, each (12 n_group,) int64."""

@@ -5,7 +5,8 @@ x1(n + 31) = (x1(n + 3) + x1(n)) mod 2, x1(0) = 1, x1(1..30) = 0 and
 x2(n + 31) = (x2(n + 3) + x2(n + 2) + x2(n + 1) + x2(n)) mod 2, c_init = sum_i x2(i) 2^i.
 
 x2 is linear in its initial state, so c(n) is x1(n + Nc) XOR the XOR of the basis sequences of the set
-bits of c_init; x1 and the 31 basis sequences are computed once per length bucket and cached.
+bits of c_init. x1 and the 31 basis sequences are computed once, for 2^17 outputs (more than the largest
+scrambled block, a 100-PRB 64QAM PDSCH: G < 10^5), and every shorter sequence is a prefix of them.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _lfsr31(init: np.ndarray, taps: tuple[int, ...], length: int) -> np.ndarray:
     return x[:, :length]
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=2)
 def _gold_tables(n_total: int) -> tuple[np.ndarray, np.ndarray]:
     """x1(Nc .. n_total) (L,) and x2 basis (31, L) for the unit initial states, L = n_total - Nc."""
     init1 = np.zeros((1, 31), dtype=np.uint8)
@@ -64,9 +65,12 @@ def gold_sequence_cached(c_init: int, length: int) -> np.ndarray:
     return _gold_cached(c_init, length)
 
 
+_TABLE_LENGTH = 1 << 17  # outputs held by the shared x1 / x2 basis tables (about 4 MB)
+
+
 @lru_cache(maxsize=128)
 def _gold_cached(c_init: int, length: int) -> np.ndarray:
-    bucket = 1 << max(10, int(length - 1).bit_length())  # power-of-two buckets keep the cache small
+    bucket = max(_TABLE_LENGTH, 1 << int(length - 1).bit_length())  # one table unless a longer one is asked
     x1, basis = _gold_tables(N_C + bucket)
     bits = [i for i in range(31) if (c_init >> i) & 1]
     c = x1[:length].copy()

@@ -69,11 +69,20 @@ def pdcch_c_init(n_id_cell: int, subframe: int) -> int:
 
 def dci_encode(payload: np.ndarray, rnti: int, aggregation: int) -> np.ndarray:
     """Coded bits of one PDCCH: RNTI-masked CRC16, TBCC, rate matching to 72 L bits
-    (TS 36.212 5.3.3.2-5.3.3.4). payload (A,) uint8 -> (72 L,) uint8."""
+    (TS 36.212 5.3.3.2-5.3.3.4). payload (A,) uint8 -> (72 L,) uint8, read-only: cached per
+    (payload, RNTI, L), as a scheduler sends the same few DCIs again and again."""
     if aggregation not in AGGREGATION_LEVELS:
         raise ValueError(f"aggregation level must be one of {AGGREGATION_LEVELS}, got {aggregation}")
-    c = crc_attach_masked(np.asarray(payload, dtype=np.uint8), "16", rnti_crc_mask(rnti))
-    return rate_match_conv(tbcc_encode(c), BITS_PER_CCE * aggregation)
+    return _dci_encode_cached(np.asarray(payload, dtype=np.uint8).tobytes(), int(rnti), int(aggregation))
+
+
+@lru_cache(maxsize=4096)
+def _dci_encode_cached(payload: bytes, rnti: int, aggregation: int) -> np.ndarray:
+    """`dci_encode` of a payload given as bytes (one 0/1 bit per byte); read-only result."""
+    c = crc_attach_masked(np.frombuffer(payload, dtype=np.uint8), "16", rnti_crc_mask(rnti))
+    e = rate_match_conv(tbcc_encode(c), BITS_PER_CCE * aggregation)
+    e.setflags(write=False)
+    return e
 
 
 def pdcch_multiplex(pdcchs: Sequence[PdcchTx], n_reg: int) -> tuple[np.ndarray, np.ndarray]:

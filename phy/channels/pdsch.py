@@ -35,7 +35,7 @@ from ..fec.segmentation import (
     segment,
     split_code_block_groups,
 )
-from ..fec.turbo import turbo_decode, turbo_encode_blocks
+from ..fec.turbo import turbo_decode_blocks, turbo_encode_blocks
 from ..mimo import tx_diversity_decode, tx_diversity_encode
 from ..modulation import demodulate_llr, modulate
 from ..numerology import N_SC_RB, N_SYMB_SLOT, N_SYMB_SUBFRAME
@@ -53,10 +53,14 @@ __all__ = [
     "pdsch_re_mask",
     "pdsch_re_indices",
     "pdsch_re_flat",
+    "pdsch_alloc_mask",
     "pdsch_bits_available",
     "dlsch_encode",
+    "turbo_encode_groups",
     "pdsch_symbols",
     "pdsch_map",
+    "put_res",
+    "put_res_masked",
     "pdsch_llr",
     "dlsch_decode",
 ]
@@ -109,7 +113,25 @@ def grant_from_dci(
     A 1C (common RNTIs only) gives distributed VRBs in steps of N_step_RB with the DCI's gap (7.1.6.3),
     the TBS of Table 7.1.7.2.3-1 and QPSK (7.1.7); it carries no RV, so `rv` (0..3) is required: the
     MAC derives it, RV = ceil(3k/2) mod 4 for SI (TS 36.321 5.3.1). `rv` is ignored for 1 and 1A.
+    Cached per argument tuple (the DCI dataclasses are frozen); the grant's `prbs` is read-only.
     """
+    return _grant_from_dci(dci, int(n_rb_dl), int(rnti), bool(common), tbs_first, rv)
+
+
+@lru_cache(maxsize=4096)
+def _grant_from_dci(
+    dci, n_rb_dl: int, rnti: int, common: bool, tbs_first: int | None, rv: int | None
+) -> PdschGrant:
+    """`grant_from_dci` with plain, hashable arguments; the PRB array is made read-only."""
+    grant = _grant_uncached(dci, n_rb_dl, rnti, common, tbs_first, rv)
+    grant.prbs.setflags(write=False)
+    return grant
+
+
+def _grant_uncached(
+    dci, n_rb_dl: int, rnti: int, common: bool, tbs_first: int | None, rv: int | None
+) -> PdschGrant:
+    """The allocation (TS 36.213 7.1.6), TBS and modulation order (7.1.7) of `grant_from_dci`."""
     if isinstance(dci, Dci1C):
         return _grant_1c(dci, n_rb_dl, rnti, common, rv)
     if isinstance(dci, Dci1A):
@@ -188,20 +210,30 @@ def pdsch_re_flat(
     return _re_indices(*_re_key(prbs, n_rb), int(n_id_cell), int(n_ports), int(n_ctrl_symbols), int(subframe))[2]
 
 
+def pdsch_alloc_mask(
+    prbs: np.ndarray, n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, subframe: int
+) -> np.ndarray:
+    """(14, 12 n_rb) bool, True on the PDSCH REs of an allocation (those of `pdsch_re_indices`; its
+    mapping order is the increasing flat index l' 12 n_rb + k), read-only, cached."""
+    return _re_indices(*_re_key(prbs, n_rb), int(n_id_cell), int(n_ports), int(n_ctrl_symbols), int(subframe))[3]
+
+
 def _re_key(prbs: np.ndarray, n_rb: int) -> tuple[bytes, int]:
     prbs = np.asarray(prbs, dtype=np.int64)
     if prbs.ndim != 2 or prbs.shape[0] != 2:
         raise ValueError(f"prbs must be (2, n_prb) (PRB per slot), got shape {prbs.shape}")
-    if prbs.size and (prbs.min() < 0 or prbs.max() >= n_rb):
-        raise ValueError(f"PRBs must lie in 0..{n_rb - 1}")
     return prbs.tobytes(), int(n_rb)
 
 
 @lru_cache(maxsize=512)
 def _re_indices(
     prbs_bytes: bytes, n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, subframe: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(l', k, flat, mask (14, 12 n_rb) bool) of an allocation given as (2, n_prb) int64 bytes; the PRB
+    range is checked here, on a cache miss only (a failed call is not cached)."""
     prbs = np.frombuffer(prbs_bytes, dtype=np.int64).reshape(2, -1)
+    if prbs.size and (prbs.min() < 0 or prbs.max() >= n_rb):
+        raise ValueError(f"PRBs must lie in 0..{n_rb - 1}")
     alloc = np.zeros((N_SYMB_SUBFRAME, n_rb), dtype=bool)
     alloc[:N_SYMB_SLOT, prbs[0]] = True
     alloc[N_SYMB_SLOT:, prbs[1]] = True
@@ -210,9 +242,9 @@ def _re_indices(
     )
     flat = np.flatnonzero(alloc_re)
     l_re, k_re = np.divmod(flat, n_rb * N_SC_RB)
-    for a in (l_re, k_re, flat):
+    for a in (l_re, k_re, flat, alloc_re):
         a.setflags(write=False)
-    return l_re, k_re, flat
+    return l_re, k_re, flat, alloc_re
 
 
 def pdsch_bits_available(
@@ -231,18 +263,24 @@ def dlsch_encode(
     """
     b = crc_attach(np.asarray(tb_bits, dtype=np.uint8), "24a")  # 5.3.2.1
     seg, groups = split_code_block_groups(b)  # 5.1.2, blocks of equal size K as one matrix
-    # turbo coding (5.1.3.2) of each group straight into one flat buffer of all (3, K_r+4) blocks;
-    # filler bits enter as 0
-    d_flat = np.empty(sum(3 * (k + 4) for k in seg.block_sizes), dtype=np.uint8)
+    d_flat = turbo_encode_groups(seg.block_sizes, groups)
+    e_lengths = code_block_e_lengths(g, n_l, q_m, seg.c)
+    # rate matching of every block (5.1.4.1) and code block concatenation (5.1.5) in one gather
+    return rate_match_turbo_blocks(d_flat, seg.block_sizes, e_lengths, rv, n_soft=n_soft, filler=seg.f)
+
+
+def turbo_encode_groups(block_sizes: tuple[int, ...], groups: list[np.ndarray]) -> np.ndarray:
+    """Turbo coding (TS 36.212 5.1.3.2) of the code block groups of `split_code_block_groups` straight
+    into one flat buffer: the (3, K_r+4) uint8 outputs d_r flattened and concatenated in order of r,
+    (sum 3 (K_r+4),) uint8, as `rate_match_turbo_blocks` reads them. Filler bits enter as 0."""
+    d_flat = np.empty(sum(3 * (k + 4) for k in block_sizes), dtype=np.uint8)
     offset = 0
     for c_grp in groups:
         n, k = c_grp.shape
         size = n * 3 * (k + 4)
         turbo_encode_blocks(c_grp, out=d_flat[offset : offset + size].reshape(n, 3, k + 4))
         offset += size
-    e_lengths = code_block_e_lengths(g, n_l, q_m, seg.c)
-    # rate matching of every block (5.1.4.1) and code block concatenation (5.1.5) in one gather
-    return rate_match_turbo_blocks(d_flat, seg.block_sizes, e_lengths, rv, n_soft=n_soft, filler=seg.f)
+    return d_flat
 
 
 def pdsch_symbols(
@@ -252,12 +290,20 @@ def pdsch_symbols(
 
     (G,) coded bits -> (n_ports, G/q_m) complex64."""
     bits = np.asarray(coded_bits, dtype=np.uint8)
-    d = modulate(bits ^ gold_sequence_cached(pdsch_c_init(rnti, n_id_cell, subframe), bits.size), q_m)
+    c = gold_sequence_cached(pdsch_c_init(rnti, n_id_cell, subframe), _gold_length(bits.size))[: bits.size]
+    d = modulate(bits ^ c, q_m)
     if n_ports == 1:
         return d[None, :]
     if n_ports == 2:
         return tx_diversity_encode(d)
     raise ValueError(f"n_ports must be 1 or 2, got {n_ports}")
+
+
+def _gold_length(g: int) -> int:
+    """Length of the scrambling sequence to ask for G bits: G rounded up to a power of two (>= 1024).
+    c(n) does not depend on the length asked for (TS 36.211 7.2), so every G of a bucket (allocations
+    and MCS change G from subframe to subframe) shares one cached sequence per c_init."""
+    return 1 << max(10, (g - 1).bit_length())
 
 
 def pdsch_map(
@@ -278,10 +324,10 @@ def pdsch_map(
     tb_bits = np.asarray(tb_bits, dtype=np.uint8)
     if tb_bits.shape != (grant.tbs,):
         raise ValueError(f"transport block must have TBS = {grant.tbs} bits, got shape {tb_bits.shape}")
-    flat = pdsch_re_flat(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl_symbols, subframe)
-    g = flat.size * grant.q_m
+    mask = pdsch_alloc_mask(grant.prbs, n_rb, n_id_cell, n_ports, n_ctrl_symbols, subframe)
+    g = np.count_nonzero(mask) * grant.q_m
     f = dlsch_encode(tb_bits, g, grant.q_m, grant.rv, n_l=n_ports, n_soft=n_soft)
-    put_res(grid, flat, pdsch_symbols(f, grant.q_m, grant.rnti, n_id_cell, subframe, n_ports))
+    put_res_masked(grid, mask, pdsch_symbols(f, grant.q_m, grant.rnti, n_id_cell, subframe, n_ports))
     return g
 
 
@@ -299,6 +345,23 @@ def put_res(grid: np.ndarray, flat: np.ndarray, symbols: np.ndarray) -> None:
     else:
         l_re, k_re = np.divmod(flat, grid.shape[2])
         grid[:, l_re, k_re] = symbols
+
+
+def put_res_masked(grid: np.ndarray, mask: np.ndarray, symbols: np.ndarray) -> None:
+    """grid[:, l', k] = symbols for the REs where `mask` (14, n_sc) bool is True, taken in increasing
+    l' n_sc + k (k first, then l': the PDSCH mapping order, TS 36.211 6.3.5); grid (n_ports, 14, n_sc),
+    symbols (n_ports, n_re). A 1-D boolean assignment per port: faster than a scatter through indices."""
+    symbols = np.asarray(symbols)
+    n_ports = grid.shape[0]
+    if symbols.shape != (n_ports, symbols.shape[-1]):
+        symbols = np.broadcast_to(symbols, (n_ports, symbols.shape[-1]))
+    if not grid.flags.c_contiguous:
+        put_res(grid, np.flatnonzero(mask), symbols)
+        return
+    ports = grid.reshape(n_ports, -1)
+    flat_mask = mask.reshape(-1)
+    for p in range(n_ports):
+        ports[p][flat_mask] = symbols[p]
 
 
 def pdsch_llr(
@@ -349,7 +412,7 @@ def dlsch_decode(
         raise ValueError(f"G = {g} soft bits do not fit the code block split {e_lengths}")
     if soft_buffers is not None and len(soft_buffers) != seg.c:
         raise ValueError(f"soft_buffers must hold {seg.c} code block buffers, got {len(soft_buffers)}")
-    blocks, buffers = [], []
+    buffers, dec_in = [], []
     for r, (e_llr, k_r) in enumerate(
         zip(deconcatenate_code_blocks(llr, e_lengths), seg.block_sizes, strict=True)
     ):
@@ -364,20 +427,34 @@ def dlsch_decode(
             soft_buffer=None if soft_buffers is None else soft_buffers[r],
         )
         buffers.append(buf)
-        dec_in = buf.copy()
-        dec_in[:2, :filler] = _FILLER_LLR
-        if seg.c > 1:
-            stop = _crc_stop("24b", 0)
-        else:
-            stop = _crc_stop("24a", filler)
-        blocks.append(turbo_decode(dec_in, n_iter=n_iter, early_stop=stop))
+        d = buf.copy()
+        d[:2, :filler] = _FILLER_LLR
+        dec_in.append(d)
+    # turbo decoding of all blocks of one size K in one batch (at most two sizes, K- then K+), each
+    # block stopping at its own CRC24B (or the TB CRC24A when C = 1)
+    stop = _crc_stop("24b", 0) if seg.c > 1 else _crc_stop("24a", seg.f)
+    blocks = []
+    for first, last in _same_k_runs(seg.block_sizes):
+        blocks.extend(turbo_decode_blocks(np.stack(dec_in[first:last]), n_iter=n_iter, early_stop=stop))
     b, cb_ok = join_code_blocks(blocks, tbs_bits + 24)
     ok = bool(crc_check(b, "24a"))
     return DlschResult(bits=b[:tbs_bits].copy(), crc_ok=ok, cb_crc_ok=cb_ok, soft_buffers=buffers)
 
 
 def _crc_stop(kind: str, skip: int):
-    def stop(bits: np.ndarray) -> bool:
-        return bool(crc_check(bits[skip:], kind))
+    """Early-stop test of turbo_decode_blocks: (n, K) decisions -> (n,) bool CRC check, one batch."""
+
+    def stop(bits: np.ndarray) -> np.ndarray:
+        return np.atleast_1d(crc_check(bits[:, skip:], kind))
 
     return stop
+
+
+def _same_k_runs(block_sizes) -> list[tuple[int, int]]:
+    """[first, last) index ranges of the consecutive code blocks of equal size K (5.1.2: K- then K+)."""
+    runs, first = [], 0
+    for r in range(1, len(block_sizes) + 1):
+        if r == len(block_sizes) or block_sizes[r] != block_sizes[first]:
+            runs.append((first, r))
+            first = r
+    return runs

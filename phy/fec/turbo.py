@@ -226,11 +226,54 @@ def _mx(a, b):  # pragma: no cover - compiled
     return b if b > a else a
 
 
+# One trellis step written out state by state; inlined into the scalar and the batched kernels
+# (numba inlines at IR level, so LLVM still sees straight-line code it can vectorise over lanes).
+@njit(cache=True, inline="always")
+def _alpha_step(a0, a1, a2, a3, a4, a5, a6, a7, gpp, gpm):  # pragma: no cover - compiled
+    """alpha(t) -> alpha(t+1) for branch metrics gpp (u = 0, z = 0) and gpm (u = 0, z = 1); the
+    result is normalised to state 0."""
+    n0 = _mx(a0 + gpp, a1 - gpp)
+    n1 = _mx(a2 - gpm, a3 + gpm)
+    n2 = _mx(a4 + gpm, a5 - gpm)
+    n3 = _mx(a6 - gpp, a7 + gpp)
+    n4 = _mx(a0 - gpp, a1 + gpp)
+    n5 = _mx(a2 + gpm, a3 - gpm)
+    n6 = _mx(a4 - gpm, a5 + gpm)
+    n7 = _mx(a6 + gpp, a7 - gpp)
+    return n0 - n0, n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0, n6 - n0, n7 - n0
+
+
+@njit(cache=True, inline="always")
+def _beta_step(b0, b1, b2, b3, b4, b5, b6, b7, gpp, gpm):  # pragma: no cover - compiled
+    """beta(k+1) -> beta(k), normalised to state 0."""
+    n0 = _mx(b0 + gpp, b4 - gpp)
+    n1 = _mx(b4 + gpp, b0 - gpp)
+    n2 = _mx(b5 + gpm, b1 - gpm)
+    n3 = _mx(b1 + gpm, b5 - gpm)
+    n4 = _mx(b2 + gpm, b6 - gpm)
+    n5 = _mx(b6 + gpm, b2 - gpm)
+    n6 = _mx(b7 + gpp, b3 - gpp)
+    n7 = _mx(b3 + gpp, b7 - gpp)
+    return n0 - n0, n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0, n6 - n0, n7 - n0
+
+
+@njit(cache=True, inline="always")
+def _extrinsic(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, gp):  # pragma: no cover
+    """Extrinsic LLR of one step from alpha(k), beta(k+1) and the parity metric gp (ga left out).
+    u = 0 branches: z = 0 from states 0, 1, 6, 7 and z = 1 from 2, 3, 4, 5; u = 1 the opposite."""
+    e0 = _mx(_mx(_mx(a0 + b0, a1 + b4), a6 + b7), a7 + b3) + gp
+    e0 = _mx(e0, _mx(_mx(_mx(a2 + b5, a3 + b1), a4 + b2), a5 + b6) - gp)
+    e1 = _mx(_mx(_mx(a0 + b4, a1 + b0), a6 + b3), a7 + b7) - gp
+    e1 = _mx(e1, _mx(_mx(_mx(a2 + b1, a3 + b5), a4 + b6), a5 + b2) + gp)
+    return e0 - e1
+
+
+# Single block (C = 1, where the lanes of the batched kernel would sit idle): the scalar kernels.
 # numba: the BCJR forward and backward recursions are sequential over the trellis steps. They run
 # in the same loop (alpha from the start, beta from the end): two independent dependency chains
 # that the CPU overlaps; the extrinsic outputs follow in a separate loop without recursion.
 @njit(cache=True)
-def _max_log_map(ls, lp, la, tail_x, tail_z, alpha, beta, ga_buf, le):  # pragma: no cover - compiled
+def _max_log_map_1(ls, lp, la, tail_x, tail_z, alpha, beta, ga_buf, le):  # pragma: no cover - compiled
     """One constituent max-log-MAP decoder. ls, lp, la: (K,) float32 systematic, parity and a priori
     LLRs; tail_x, tail_z: (3,) tail LLRs; alpha, beta: (K+1, 8) float32 workspaces; ga_buf: (K,)
     float32 workspace; le: (K,) extrinsic out. Metrics are normalised to state 0 at every step."""
@@ -262,32 +305,14 @@ def _max_log_map(ls, lp, la, tail_x, tail_z, alpha, beta, ga_buf, le):  # pragma
         gp = half * lp[t]
         gpp = ga + gp  # u = 0, z = 0
         gpm = ga - gp  # u = 0, z = 1
-        n0 = _mx(a0 + gpp, a1 - gpp)
-        n1 = _mx(a2 - gpm, a3 + gpm)
-        n2 = _mx(a4 + gpm, a5 - gpm)
-        n3 = _mx(a6 - gpp, a7 + gpp)
-        n4 = _mx(a0 - gpp, a1 + gpp)
-        n5 = _mx(a2 + gpm, a3 - gpm)
-        n6 = _mx(a4 - gpm, a5 + gpm)
-        n7 = _mx(a6 + gpp, a7 - gpp)
-        a0, a1, a2, a3, a4, a5, a6, a7 = (np.float32(0.0), n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0,
-                                          n6 - n0, n7 - n0)
+        a0, a1, a2, a3, a4, a5, a6, a7 = _alpha_step(a0, a1, a2, a3, a4, a5, a6, a7, gpp, gpm)
         # backward step k = K-1-t: beta(k+1) -> beta(k)
         k = k_len - 1 - t
         ga = ga_buf[k]
         gp = half * lp[k]
         gpp = ga + gp
         gpm = ga - gp
-        n0 = _mx(b0 + gpp, b4 - gpp)
-        n1 = _mx(b4 + gpp, b0 - gpp)
-        n2 = _mx(b5 + gpm, b1 - gpm)
-        n3 = _mx(b1 + gpm, b5 - gpm)
-        n4 = _mx(b2 + gpm, b6 - gpm)
-        n5 = _mx(b6 + gpm, b2 - gpm)
-        n6 = _mx(b7 + gpp, b3 - gpp)
-        n7 = _mx(b3 + gpp, b7 - gpp)
-        b0, b1, b2, b3, b4, b5, b6, b7 = (np.float32(0.0), n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0,
-                                          n6 - n0, n7 - n0)
+        b0, b1, b2, b3, b4, b5, b6, b7 = _beta_step(b0, b1, b2, b3, b4, b5, b6, b7, gpp, gpm)
         beta[k, 0], beta[k, 1], beta[k, 2], beta[k, 3] = b0, b1, b2, b3
         beta[k, 4], beta[k, 5], beta[k, 6], beta[k, 7] = b4, b5, b6, b7
     # extrinsic output of each step from alpha(k), beta(k+1) (the ga term left out)
@@ -297,46 +322,236 @@ def _max_log_map(ls, lp, la, tail_x, tail_z, alpha, beta, ga_buf, le):  # pragma
         a4, a5, a6, a7 = alpha[k, 4], alpha[k, 5], alpha[k, 6], alpha[k, 7]
         b0, b1, b2, b3 = beta[k + 1, 0], beta[k + 1, 1], beta[k + 1, 2], beta[k + 1, 3]
         b4, b5, b6, b7 = beta[k + 1, 4], beta[k + 1, 5], beta[k + 1, 6], beta[k + 1, 7]
-        # u = 0 branches: z = 0 from states 0, 1, 6, 7 and z = 1 from 2, 3, 4, 5; u = 1 the opposite
-        e0 = _mx(_mx(_mx(a0 + b0, a1 + b4), a6 + b7), a7 + b3) + gp
-        e0 = _mx(e0, _mx(_mx(_mx(a2 + b5, a3 + b1), a4 + b2), a5 + b6) - gp)
-        e1 = _mx(_mx(_mx(a0 + b4, a1 + b0), a6 + b3), a7 + b7) - gp
-        e1 = _mx(e1, _mx(_mx(_mx(a2 + b1, a3 + b5), a4 + b6), a5 + b2) + gp)
-        le[k] = e0 - e1
+        le[k] = _extrinsic(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, gp)
 
 
 # numba: one turbo iteration is two sequential BCJR passes with the interleaving between them; doing
 # it in one compiled call avoids the NumPy temporaries of the interleaver gathers and scatters.
 @njit(cache=True)
-def _turbo_iterations(ls, ls2, lp1, lp2, tail_x1, tail_z1, tail_x2, tail_z2, pi, scale, n_iter,
+def _turbo_iterations_1(ls, ls2, lp1, lp2, tail_x1, tail_z1, tail_x2, tail_z2, pi, scale, n_iter,
                       la1, le1, la2, le2, alpha, beta, ga_buf, bits):  # pragma: no cover - compiled
     """n_iter full iterations in place: la1 (K,) a priori of decoder 1 in natural order (updated),
     bits (K,) hard decisions of the last iteration. Same float32 arithmetic as the NumPy form
     la2 = scale le1[pi]; post2 = ls2 + la2 + le2; bits[pi] = post2 < 0; la1[pi] = scale le2."""
     k_len = ls.size
     for _ in range(n_iter):
-        _max_log_map(ls, lp1, la1, tail_x1, tail_z1, alpha, beta, ga_buf, le1)
+        _max_log_map_1(ls, lp1, la1, tail_x1, tail_z1, alpha, beta, ga_buf, le1)
         for i in range(k_len):
             la2[i] = scale * le1[pi[i]]
-        _max_log_map(ls2, lp2, la2, tail_x2, tail_z2, alpha, beta, ga_buf, le2)
+        _max_log_map_1(ls2, lp2, la2, tail_x2, tail_z2, alpha, beta, ga_buf, le2)
         for i in range(k_len):
             post2 = (ls2[i] + la2[i]) + le2[i]  # a posteriori LLR of c'_i = c_pi(i)
             bits[pi[i]] = post2 < 0
             la1[pi[i]] = scale * le2[i]
 
 
+# Decoder memory layout. Up to _LANES code blocks of the same K are decoded side by side, the block
+# index being the innermost, contiguous axis, so that each trellis step of the 8-state recursions is
+# the same arithmetic on _LANES independent blocks, which LLVM turns into one AVX2 float32 vector per
+# operation. One constituent decoder keeps everything it touches in ONE flat float32 array of K + 2
+# records of _REC floats: row k holds the fields below for trellis step k; row K holds the end state
+# metrics (beta(K)), row K + 1 the tail LLRs (x then z, 3 steps x _LANES). A single array with
+# compile-time field offsets is what lets LLVM prove that the loads and stores of a step do not
+# overlap (NumPy arrays carry no noalias information). The backward pass, whose row index counts
+# down, uses unsigned indices: with a signed one numba's negative-index wraparound stays in the
+# address and hides it from the vectoriser (the forward pass vectorises only with signed indices).
+_LANES = 8  # blocks per group: one AVX2 register of float32
+_F_LS, _F_LA, _F_LP, _F_LE, _F_M = (np.uint64(f * _LANES) for f in range(5))  # fields of a record
+_I_LS, _I_LA, _I_LP, _I_LE, _I_M = (f * _LANES for f in range(5))  # the same as signed ints
+_REC = 12 * _LANES  # ls, la, lp, le (one value per lane) and the 8 state metrics (8 per lane)
+_U_REC = np.uint64(_REC)
+_U_LANES = np.uint64(_LANES)
+_UM = tuple(np.uint64(_I_M + s * _LANES) for s in range(8))  # metric of state s in the same row
+_UN = tuple(np.uint64(_REC + _I_M + s * _LANES) for s in range(8))  # ... in the next row
+
+
+# numba: the BCJR forward and backward recursions are sequential over the K trellis steps; only the
+# lane loop inside each step is data-parallel (vectorised over blocks).
+@njit(cache=True)
+def _max_log_map(w, k_len, lanes):  # pragma: no cover - compiled
+    """One constituent max-log-MAP decoder on `lanes` (<= _LANES) blocks side by side.
+
+    w: flat (K + 2) * _REC float32 record array (layout above): reads the ls, la, lp fields and the tail
+    row, writes the extrinsic field le; the metric fields are workspace (alpha(k) from the forward pass,
+    overwritten by beta(k) in the backward pass). Metrics are normalised to state 0 at every step.
+    """
+    neg = np.float32(-1.0e30)
+    half = np.float32(0.5)
+    zero = np.float32(0.0)
+    n_lanes = np.uint64(lanes)
+    u8 = np.uint64(8)
+    end = np.uint64(k_len) * _U_REC  # row K: beta(K)
+    tails = end + _U_REC  # row K + 1: tail_x (3 x _LANES), tail_z (3 x _LANES)
+    for c in range(n_lanes):
+        # backward through the 3 tail steps from end state 0: state s goes to s >> 1
+        b0, b1, b2, b3, b4, b5, b6, b7 = zero, neg, neg, neg, neg, neg, neg, neg
+        for t in range(2, -1, -1):
+            gx = half * w[tails + np.uint64(t) * _U_LANES + c]
+            gz = half * w[tails + np.uint64(3 + t) * _U_LANES + c]
+            n0, n1 = b0 + gx + gz, b0 - gx - gz
+            n2, n3 = b1 - gx + gz, b1 + gx - gz
+            n4, n5 = b2 + gx - gz, b2 - gx + gz
+            n6, n7 = b3 - gx - gz, b3 + gx + gz
+            b0, b1, b2, b3, b4, b5, b6, b7 = (zero, n1 - n0, n2 - n0, n3 - n0, n4 - n0, n5 - n0,
+                                              n6 - n0, n7 - n0)
+        m = end + _F_M + c
+        w[m], w[m + u8], w[m + 2 * u8], w[m + 3 * u8] = b0, b1, b2, b3
+        w[m + 4 * u8], w[m + 5 * u8], w[m + 6 * u8], w[m + 7 * u8] = b4, b5, b6, b7
+        # forward from start state 0
+        m = _F_M + c
+        w[m] = zero
+        for s in range(1, 8):
+            w[m + np.uint64(s) * u8] = neg
+    # forward: alpha(t) in row t -> alpha(t + 1) in row t + 1 (signed indices here: LLVM sees t >= 0)
+    for t in range(k_len - 1):
+        o = t * _REC
+        for c in range(lanes):
+            m = o + _I_M + c
+            a0, a1, a2, a3 = w[m], w[m + 8], w[m + 16], w[m + 24]
+            a4, a5, a6, a7 = w[m + 32], w[m + 40], w[m + 48], w[m + 56]
+            ga = half * (w[o + _I_LS + c] + w[o + _I_LA + c])
+            gp = half * w[o + _I_LP + c]
+            gpp = ga + gp  # u = 0, z = 0
+            gpm = ga - gp  # u = 0, z = 1
+            a0, a1, a2, a3, a4, a5, a6, a7 = _alpha_step(a0, a1, a2, a3, a4, a5, a6, a7, gpp, gpm)
+            m += _REC
+            w[m], w[m + 8], w[m + 16], w[m + 24] = a0, a1, a2, a3
+            w[m + 32], w[m + 40], w[m + 48], w[m + 56] = a4, a5, a6, a7
+    # backward: at step k, alpha(k) (row k) and beta(k + 1) (row k + 1) give the extrinsic output of
+    # step k (the ga term left out), then beta(k) overwrites alpha(k), which is no longer needed
+    o = end
+    for _ in range(k_len):
+        o -= _U_REC
+        for c in range(n_lanes):
+            i = o + c
+            a0, a1, a2, a3 = w[i + _UM[0]], w[i + _UM[1]], w[i + _UM[2]], w[i + _UM[3]]
+            a4, a5, a6, a7 = w[i + _UM[4]], w[i + _UM[5]], w[i + _UM[6]], w[i + _UM[7]]
+            b0, b1, b2, b3 = w[i + _UN[0]], w[i + _UN[1]], w[i + _UN[2]], w[i + _UN[3]]
+            b4, b5, b6, b7 = w[i + _UN[4]], w[i + _UN[5]], w[i + _UN[6]], w[i + _UN[7]]
+            gp = half * w[i + _F_LP]
+            w[i + _F_LE] = _extrinsic(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, gp)
+            ga = half * (w[i + _F_LS] + w[i + _F_LA])
+            gpp = ga + gp
+            gpm = ga - gp
+            b0, b1, b2, b3, b4, b5, b6, b7 = _beta_step(b0, b1, b2, b3, b4, b5, b6, b7, gpp, gpm)
+            w[i + _UM[0]], w[i + _UM[1]], w[i + _UM[2]], w[i + _UM[3]] = b0, b1, b2, b3
+            w[i + _UM[4]], w[i + _UM[5]], w[i + _UM[6]], w[i + _UM[7]] = b4, b5, b6, b7
+
+
+# numba: one turbo iteration is two sequential BCJR passes with the interleaving between them; doing
+# it in one compiled call avoids the NumPy temporaries of the interleaver gathers and scatters.
+@njit(cache=True)
+def _turbo_iterations(w, k_len, lanes, pi, scale, n_iter, active, bits):  # pragma: no cover - compiled
+    """n_iter full iterations in place on every active group of blocks.
+
+    w: (2 n_groups, (K + 2) _REC) float32, rows 2g and 2g + 1 the records of decoder 1 (natural order)
+    and decoder 2 (interleaved order) of group g; the la field of decoder 1 carries the a priori LLRs
+    from one call to the next. pi: (K,) QPP interleaver; active: (n_groups,) bool; bits:
+    (n_groups, K _LANES) uint8 hard decisions of the last iteration, [g, k _LANES + lane].
+    Same float32 arithmetic as the NumPy form la2 = scale le1[pi]; post2 = ls2 + la2 + le2;
+    bits[pi] = post2 < 0; la1[pi] = scale le2.
+    """
+    n_lanes = np.uint64(lanes)
+    for g in range(active.size):
+        if not active[g]:
+            continue
+        w1 = w[2 * g]
+        w2 = w[2 * g + 1]
+        bg = bits[g]
+        for _ in range(n_iter):
+            _max_log_map(w1, k_len, lanes)
+            for i in range(k_len):
+                o2 = np.uint64(i) * _U_REC
+                o1 = np.uint64(pi[i]) * _U_REC
+                for c in range(n_lanes):
+                    w2[o2 + _F_LA + c] = scale * w1[o1 + _F_LE + c]
+            _max_log_map(w2, k_len, lanes)
+            for i in range(k_len):
+                o2 = np.uint64(i) * _U_REC
+                o1 = np.uint64(pi[i]) * _U_REC
+                ob = np.uint64(pi[i]) * _U_LANES
+                for c in range(n_lanes):
+                    post2 = (w2[o2 + _F_LS + c] + w2[o2 + _F_LA + c]) + w2[o2 + _F_LE + c]  # LLR of c_pi(i)
+                    bg[ob + c] = post2 < 0
+                    w1[o1 + _F_LA + c] = scale * w2[o2 + _F_LE + c]
 
 
 def _decoder_input(llr: np.ndarray) -> tuple[np.ndarray, int]:
-    """Checked (3, K+4) LLRs -> (clipped float32 copy, K)."""
+    """Checked (n, 3, K+4) LLRs -> (clipped float32 copy, K)."""
     llr = np.asarray(llr)
-    if llr.ndim != 2 or llr.shape[0] != 3:
-        raise ValueError(f"llr must have shape (3, K+4), got {llr.shape}")
-    k = llr.shape[1] - N_TAIL
+    if llr.ndim != 3 or llr.shape[1] != 3:
+        raise ValueError(f"llr must have shape (3, K+4) for one block or (n, 3, K+4) for n blocks, got {llr.shape}")
+    k = llr.shape[2] - N_TAIL
     _check_k(k)
     if np.isnan(llr).any():
         raise ValueError("llr contains NaN")
     return np.clip(llr, -_LLR_CLIP, _LLR_CLIP).astype(np.float32), k
+
+
+def _fill_records(w: np.ndarray, llr: np.ndarray, k: int, pi: np.ndarray) -> None:
+    """Write n <= _LANES blocks' LLRs (n, 3, K+4) float32 into the zeroed records w (2, K+2, _REC)."""
+    n = llr.shape[0]
+    sys_llr = llr[:, 0, :k].T  # (K, n)
+    w[0, :k, _F_LS : _F_LS + n] = sys_llr
+    w[0, :k, _F_LP : _F_LP + n] = llr[:, 1, :k].T
+    w[1, :k, _F_LS : _F_LS + n] = sys_llr[pi]
+    w[1, :k, _F_LP : _F_LP + n] = llr[:, 2, :k].T
+    # tail LLRs back in trellis order (inverse of the column read-out in turbo_encode): (n, 12)
+    tail = llr[:, :, k:].transpose(0, 2, 1).reshape(n, 12)
+    for d, first in ((0, 0), (1, 6)):
+        w[d, k + 1, : 3 * _LANES].reshape(3, _LANES)[:, :n] = tail[:, first : first + 6 : 2].T
+        w[d, k + 1, 3 * _LANES : 6 * _LANES].reshape(3, _LANES)[:, :n] = tail[:, first + 1 : first + 6 : 2].T
+
+
+def turbo_decode_blocks(
+    llr: np.ndarray,
+    n_iter: int = 8,
+    early_stop: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Iterative max-log-MAP turbo decoding of n code blocks of the same size K in one batch.
+
+    Each block is decoded exactly as `turbo_decode` would decode it alone (same float32 arithmetic,
+    same decisions); the batch only shares the work: blocks are decoded _LANES at a time side by side.
+    llr: (n, 3, K+4) float LLRs (positive = bit 0), each laid out as for `turbo_decode`.
+    early_stop: optional callable(bits (n, K) uint8) -> (n,) bool, called after each iteration on the
+    hard decisions of all n blocks (e.g. a batch CRC24B check); a block stops iterating, its decisions
+    frozen, from the first iteration where its entry is True. Returns c_hat: (n, K) uint8.
+    """
+    if n_iter < 1:
+        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
+    llr, k = _decoder_input(llr)
+    n = llr.shape[0]
+    pi = _qpp_cached(k)
+    if n == 1:
+        return _decode_one(llr[0], k, pi, n_iter, early_stop)[None, :]
+    n_groups = -(-n // _LANES)
+    w = np.zeros((n_groups, 2, k + 2, _REC), dtype=np.float32)
+    for g in range(n_groups):
+        _fill_records(w[g], llr[g * _LANES : (g + 1) * _LANES], k, pi)
+    w = w.reshape(2 * n_groups, (k + 2) * _REC)
+    lanes = min(n, _LANES)
+    scale = np.float32(EXTRINSIC_SCALE)
+    active = np.ones(n_groups, dtype=np.bool_)
+    bits = np.zeros((n_groups, k * _LANES), dtype=np.uint8)
+
+    def decisions() -> np.ndarray:  # (n, K) view order: block, bit
+        return bits.reshape(n_groups, k, _LANES).transpose(0, 2, 1).reshape(n_groups * _LANES, k)[:n]
+
+    if early_stop is None:
+        _turbo_iterations(w, k, lanes, pi, scale, n_iter, active, bits)
+        return np.ascontiguousarray(decisions())
+    out = np.empty((n, k), dtype=np.uint8)
+    done = np.zeros(n, dtype=bool)
+    for _ in range(n_iter):
+        _turbo_iterations(w, k, lanes, pi, scale, 1, active, bits)
+        c_hat = decisions()
+        stop = np.asarray(early_stop(c_hat.copy()), dtype=bool).reshape(n) & ~done
+        out[~done] = c_hat[~done]
+        done |= stop
+        if done.all():
+            break
+        active = ~np.pad(done, (0, n_groups * _LANES - n), constant_values=True).reshape(n_groups, _LANES).all(axis=1)
+    return out
 
 
 def turbo_decode(
@@ -351,12 +566,22 @@ def turbo_decode(
     n_iter: maximum number of full iterations (each runs both constituent decoders).
     early_stop: optional callable(bits (K,) uint8) -> bool evaluated on the hard decisions after each
     iteration (e.g. a CRC24B/24A check); decoding stops when it returns True.
-    Returns the hard decisions c_hat: (K,) uint8.
+    Returns the hard decisions c_hat: (K,) uint8. Several blocks of one K: `turbo_decode_blocks`.
     """
-    if n_iter < 1:
-        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
-    llr, k = _decoder_input(llr)
-    pi = _qpp_cached(k)
+    llr = np.asarray(llr)
+    if llr.ndim != 2 or llr.shape[0] != 3:
+        raise ValueError(f"llr must have shape (3, K+4), got {llr.shape}")
+    stop = None
+    if early_stop is not None:
+
+        def stop(bits: np.ndarray) -> np.ndarray:
+            return np.array([bool(early_stop(bits[0]))])
+
+    return turbo_decode_blocks(llr[None], n_iter=n_iter, early_stop=stop)[0]
+
+
+def _decode_one(llr: np.ndarray, k: int, pi: np.ndarray, n_iter: int, early_stop) -> np.ndarray:
+    """One block (3, K+4) clipped float32 with the scalar kernels; early_stop as in turbo_decode_blocks."""
     ls = np.ascontiguousarray(llr[0, :k])
     lp1 = np.ascontiguousarray(llr[1, :k])
     lp2 = np.ascontiguousarray(llr[2, :k])
@@ -375,11 +600,10 @@ def turbo_decode(
     args = (ls, ls2, lp1, lp2, tail_x1, tail_z1, tail_x2, tail_z2, pi, scale)
     work = (la1, le1, la2, le2, alpha, beta, ga_buf, bits)
     if early_stop is None:
-        _turbo_iterations(*args, n_iter, *work)
+        _turbo_iterations_1(*args, n_iter, *work)
         return bits
     for _ in range(n_iter):
-        _turbo_iterations(*args, 1, *work)
-        if early_stop(bits.copy()):
+        _turbo_iterations_1(*args, 1, *work)
+        if np.asarray(early_stop(bits[None, :].copy())).reshape(1)[0]:
             break
     return bits
-
