@@ -4,8 +4,8 @@ broadcast channels + PDCCH/PDSCH (phy.dl_data.add_dl_data) + OFDM, as gateway/en
 The loopback profile's cell at 5, 10, 20 MHz (1 port, CFI 2), SIB1/SIB2 on their schedule, one
 full-buffer C-RNTI on every PRB left, at the profile's MCS (16) and at MCS 28. Averaged over the
 40 subframes (4 frames: SIB1 twice, the SIB2 window, paging/RAR reservations) twice: frames 1-4
-after one warm-up frame (SIB encodings, numba), which still meet new transport formats, and frames
-5-8, the steady state. RTF = 1 ms of signal / CPU seconds per subframe; > 1 is
+after one warm-up frame (SIB encodings, numba), which still meet new transport formats, and the
+steady state (best of the next 5 blocks of 4 frames). RTF = 1 ms of signal / CPU seconds per subframe; > 1 is
 faster than real time. `python -m bench enodeb`.
 
 Then a per-stage table for 20 MHz, MCS 28: the same subframes again, each stage's calls timed one by
@@ -40,6 +40,7 @@ from phy.regs import control_regs
 
 BANDWIDTHS = ((25, "5"), (50, "10"), (100, "20"))
 N_SUBFRAMES = 40
+STEADY_PASSES = 5
 STAGES = (
     ("scheduler", "DlScheduler.schedule"),
     ("broadcast", "broadcast channels (CRS/PSS/SSS/PCFICH copy, PBCH)"),
@@ -54,7 +55,8 @@ STAGES = (
 
 
 def _rtf(cfg) -> tuple[float, float, float]:
-    """(RTF of frames 1-4 right after start-up, RTF of frames 5-8 in steady state, scheduler share).
+    """(RTF of frames 1-4 right after start-up, RTF in steady state: best of STEADY_PASSES passes over
+    the next 4-frame blocks, scheduler share).
 
     Frames 1-4 include the one-off cost of each transport format (TBS, G) met for the first time
     (its rate-matching index map, scrambling sequence); by frames 5-8 every format of the SI cycle
@@ -66,10 +68,12 @@ def _rtf(cfg) -> tuple[float, float, float]:
     for k in range(10, 10 + N_SUBFRAMES):
         enb.subframe(k)
     first = time.process_time() - t0
-    t0 = time.process_time()
-    for k in range(10 + N_SUBFRAMES, 10 + 2 * N_SUBFRAMES):
-        enb.subframe(k)
-    steady = time.process_time() - t0
+    steady = np.inf
+    for n in range(1, 1 + STEADY_PASSES):  # best of the passes: the least disturbed by other load
+        t0 = time.process_time()
+        for k in range(10 + n * N_SUBFRAMES, 10 + (n + 1) * N_SUBFRAMES):
+            enb.subframe(k)
+        steady = min(steady, time.process_time() - t0)
     sched = ENodeB(cfg).scheduler
     t1 = time.process_time()
     for k in range(N_SUBFRAMES):

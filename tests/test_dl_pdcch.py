@@ -14,6 +14,7 @@ from phy.channels.pdcch import (
     PdcchTx,
     dci_encode,
     decode_candidate,
+    decode_candidates,
     pdcch_llr,
     pdcch_map,
     quadruplet_permutation,
@@ -26,7 +27,7 @@ from phy.ofdm import ofdm_demodulate, ofdm_modulate
 from phy.regs import control_regs
 from phy.search_space import common_candidates, ue_candidates
 from phy.ue.chest import estimate_channel
-from phy.ue.pdcch_rx import SI_RNTI, blind_decode
+from phy.ue.pdcch_rx import P_RNTI, RA_RNTIS, SI_RNTI, blind_decode, blind_decode_llr
 
 
 def make_cell(**kw) -> CellConfig:
@@ -150,3 +151,96 @@ def test_decode_candidate_reports_rnti_from_crc():
     bits, rnti = decode_candidate(llr, 0, 4, payload.size)
     assert rnti == 0xBEEF and np.array_equal(bits, payload)
     assert decode_candidate(llr, 0, 4, payload.size + 1)[1] != 0xBEEF  # wrong size: not this RNTI
+
+
+def test_decode_candidates_equals_decode_candidate():
+    # Batched decoding of mixed aggregation levels (E = 72 L below and above 3 K: puncturing and
+    # repetition) gives, row by row, exactly the one-candidate result: payload bits and syndrome.
+    rng = np.random.default_rng(31)
+    n_cce = 40
+    llr = rng.normal(0.0, 3.0, 72 * n_cce).astype(np.float32)
+    payload = D.dci_pack(D.Dci1A(riv=5, mcs=7, tpc=2), 50, "c")
+    llr[72 * 8 : 72 * 10] = 4.0 * (1.0 - 2.0 * dci_encode(payload, 0x3A5C, 2))  # one real DCI, L = 2
+    llr[rng.random(llr.size) < 0.05] = 0.0  # <NIL>-like zeros
+    cands = [(1, 0), (8, 16), (2, 8), (4, 36), (1, 39), (2, 8), (8, 0), (4, 4)]
+    for size in (payload.size, 15, 31, 57):
+        bits, rntis = decode_candidates(llr, cands, size)
+        assert bits.shape == (len(cands), size) and rntis.shape == (len(cands),)
+        for (level, first), row, rnti in zip(cands, bits, rntis, strict=True):
+            ref_bits, ref_rnti = decode_candidate(llr, first, level, size)
+            np.testing.assert_array_equal(row, ref_bits)
+            assert rnti == ref_rnti
+    bits, rntis = decode_candidates(llr, [(2, 8)], payload.size)
+    assert rntis[0] == 0x3A5C and np.array_equal(bits[0], payload)
+    with pytest.raises(ValueError, match="exceed the block"):
+        decode_candidates(llr, [(1, 0), (8, 40)], 27)
+
+
+def _blind_decode_one_by_one(llr, n_cce, n_rb, subframe, c_rnti):
+    """The search of blind_decode_llr written candidate by candidate with decode_candidate (the
+    implementation before batching): (RNTI, format, L, first CCE, space, DCI, payload) in order."""
+    common = {SI_RNTI, P_RNTI, *RA_RNTIS}
+    size_1a, size_1c, size_1 = D.dci_size("1A", n_rb), D.dci_size("1C", n_rb), D.dci_size("1", n_rb)
+    plan = [
+        ("common", common_candidates(n_cce), [("0/1A", size_1a), ("1C", size_1c)], common | {c_rnti}),
+        ("ue", ue_candidates(n_cce, c_rnti, subframe), [("0/1A", size_1a), ("1", size_1)], {c_rnti}),
+    ]
+    found, seen = [], set()
+    for space, cands, formats, wanted in plan:
+        for cand in cands:
+            for fmt, size in formats:
+                payload, rnti = decode_candidate(llr, cand.first_cce, cand.aggregation, size)
+                if rnti not in wanted or (rnti, size) in seen or (fmt == "1C" and rnti == c_rnti):
+                    continue
+                kind = "c" if rnti == c_rnti else "common"
+                try:
+                    dci = D.dci_unpack(payload, "1A" if fmt == "0/1A" else fmt, n_rb, rnti_kind=kind)
+                except ValueError:
+                    continue
+                seen.add((rnti, size))
+                found.append((rnti, fmt, cand.aggregation, cand.first_cce, space, dci, payload.tolist()))
+    return found
+
+
+def test_blind_decode_several_dcis_as_one_by_one():
+    # Common space (L=4): SI-RNTI 1A, P-RNTI 1C, RA-RNTI 1A and a C-RNTI 1A on a candidate both
+    # spaces share; UE space: C-RNTI format 1 (L=2) and format 0 (L=1). The format 0 has the 1A size,
+    # so the C-RNTI 1A found first in the common space hides it (one DCI per RNTI and size).
+    # Noiseless: exactly these, in search order; with noise: the same list as one-by-one decoding.
+    n_rb, subframe, c_rnti = 50, 4, 0x2012
+    cell = make_cell(n_rb_dl=n_rb, n_ports=2, cfi=3, pci=211)
+    regs = control_regs(cell, subframe)
+    ue = ue_candidates(regs.n_cce, c_rnti, subframe)
+    assert (4, 12) in ue and (4, 12) in common_candidates(regs.n_cce)
+    ue_0 = next(c for c in ue if c.aggregation == 1)
+    # not where an L=1 candidate starts: that one would decode the L=2 PDCCH first (its first 72 bits)
+    ue_1 = next(c for c in ue if c.aggregation == 2 and c.first_cce not in {u.first_cce for u in ue[:6]})
+    dcis = [
+        (D.Dci1A(riv=9, mcs=3, tpc=1), SI_RNTI, 4, 0, "common"),
+        (D.Dci1C(riv=4, tbs_index=5, gap=1), P_RNTI, 4, 4, "common"),
+        (D.Dci1A(riv=30, mcs=1, tpc=1), RA_RNTIS[2], 4, 8, "common"),
+        (D.Dci1A(riv=100, mcs=12, ndi=1), c_rnti, 4, 12, "c"),
+        (D.Dci1(rb_assignment=0b1011, mcs=20, harq_process=3), c_rnti, ue_1.aggregation, ue_1.first_cce, "c"),
+        (D.Dci0(rb_assignment=77, mcs_rv=9), c_rnti, ue_0.aggregation, ue_0.first_cce, "c"),
+    ]
+    pdcchs = [PdcchTx(D.dci_pack(dci, n_rb, kind), rnti, lv, first) for dci, rnti, lv, first, kind in dcis]
+    grid = np.zeros((2, 14, 12 * n_rb), np.complex64)
+    pdcch_map(grid, pdcchs, regs, cell.pci, subframe)
+    rx, h = _noiseless(grid)
+    found = blind_decode(rx, h, 1e-2, cell, subframe, c_rnti=c_rnti)
+    got = [(f.rnti, f.fmt, f.aggregation, f.first_cce, f.space, f.dci) for f in found]
+    assert got == [
+        (SI_RNTI, "0/1A", 4, 0, "common", dcis[0][0]),
+        (P_RNTI, "1C", 4, 4, "common", dcis[1][0]),
+        (RA_RNTIS[2], "0/1A", 4, 8, "common", dcis[2][0]),
+        (c_rnti, "0/1A", 4, 12, "common", dcis[3][0]),
+        (c_rnti, "1", ue_1.aggregation, ue_1.first_cce, "ue", dcis[4][0]),
+    ]
+    rng = np.random.default_rng(32)
+    for snr_db in (-6.0, -2.0, 2.0):
+        noise_var = 10.0 ** (-snr_db / 10.0)
+        noise = rng.normal(0.0, np.sqrt(noise_var / 2), (2,) + rx.shape)
+        llr = pdcch_llr(rx + (noise[0] + 1j * noise[1]).astype(np.complex64), h, noise_var, regs, cell.pci, subframe)
+        batched = blind_decode_llr(llr, regs.n_cce, n_rb, subframe, c_rnti)
+        got = [(f.rnti, f.fmt, f.aggregation, f.first_cce, f.space, f.dci, f.payload.tolist()) for f in batched]
+        assert got == _blind_decode_one_by_one(llr, regs.n_cce, n_rb, subframe, c_rnti), snr_db

@@ -180,3 +180,68 @@ def test_without_exact_fallback_differs_only_off_ml_on_noise():
     m_exact = codeword_metric(llr.astype(np.float64), exact)
     m_fast = codeword_metric(llr.astype(np.float64), fast)
     assert np.all(m_exact[differ] >= m_fast[differ] - 1e-6 * np.abs(m_fast[differ]))
+
+
+def reference_wrap_around(llr: np.ndarray, wrap_steps: int = 64) -> np.ndarray:
+    """The wrap-around Viterbi pass state by state, in NumPy float32 (IEEE: the same roundings as the
+    compiled kernel): branch of word w = ((+-l0) + (+-l1)) + (+-l2), new metric = the larger of
+    metric + branch over the 2 predecessors (a tie keeps the one with c_{k-6} = 0), minus the
+    step's maximum; traceback from the first best state. llr (n, 3, K) float32 -> (n, K) uint8."""
+    n_blocks, _, k_len = llr.shape
+    s_new = np.arange(64)
+    u = s_new & 1
+    taps = np.array([[(g >> (6 - j)) & 1 for j in range(7)] for g in G_OCTAL])  # (3, 7)
+    words = []
+    for pred in (s_new >> 1, (s_new >> 1) | 32):
+        reg = np.stack([u] + [(pred >> (j - 1)) & 1 for j in range(1, 7)])  # c_k, c_{k-1}, .., c_{k-6}
+        bits = (taps @ reg) % 2  # (3, 64)
+        words.append(bits[0] + 2 * bits[1] + 4 * bits[2])
+    signs = np.array([[-1.0 if (w >> i) & 1 else 1.0 for i in range(3)] for w in range(8)], np.float32)
+    n_steps = k_len + 2 * wrap_steps
+    metric = np.zeros((n_blocks, 64), np.float32)
+    decisions = np.zeros((n_steps, n_blocks, 64), bool)
+    for t in range(n_steps):
+        lk = llr[:, :, (t - wrap_steps) % k_len]  # (n, 3)
+        branch = (lk[:, None, 0] * signs[:, 0] + lk[:, None, 1] * signs[:, 1]) + lk[:, None, 2] * signs[:, 2]
+        m_a = metric[:, s_new >> 1] + branch[:, words[0]]
+        m_b = metric[:, (s_new >> 1) | 32] + branch[:, words[1]]
+        decisions[t] = m_b > m_a
+        new = np.where(decisions[t], m_b, m_a)
+        metric = new - new.max(axis=1, keepdims=True)
+    state = metric.argmax(axis=1)
+    c_hat = np.zeros((n_blocks, k_len), np.uint8)
+    for t in range(n_steps - 1, -1, -1):
+        if wrap_steps <= t < wrap_steps + k_len:
+            c_hat[:, t - wrap_steps] = state & 1
+        state = (state >> 1) | (decisions[t, np.arange(n_blocks), state] * 32)
+    return c_hat
+
+
+@pytest.mark.parametrize("k_len", [8, 27, 44, 57, 71, 100])
+def test_batched_viterbi_equals_per_row_and_reference(k_len):
+    # Random noisy blocks (punctured zeros, integer LLRs for exact ties, pure noise, clean): one
+    # batched call gives every row exactly what a one-block call gives (both modes), and the
+    # wrap-around result equals the state-by-state reference, bit for bit.
+    rng = np.random.default_rng(20 + k_len)
+    c = rng.integers(0, 2, (24, k_len), dtype=np.uint8)
+    amplitude = np.repeat([0.0, 0.5, 1.0, 2.0], 6)[:, None, None]
+    llr = (amplitude * (1.0 - 2.0 * tbcc_encode(c)) + rng.normal(0.0, 1.0, (24, 3, k_len))).astype(np.float32)
+    llr[:, rng.random((3, k_len)) < 0.2] = 0.0  # punctured positions
+    llr[::4] = np.round(2.0 * llr[::4])  # integer LLRs: many exact ties between the 2 predecessors
+    for exact in (False, True):
+        batch = tbcc_decode(llr, exact_fallback=exact)
+        rows = np.stack([tbcc_decode(x, exact_fallback=exact) for x in llr])
+        np.testing.assert_array_equal(batch, rows)
+    np.testing.assert_array_equal(tbcc_decode(llr, exact_fallback=False), reference_wrap_around(llr))
+
+
+def test_butterfly_words_are_complements():
+    # The decoder computes one branch metric per butterfly (states j, j + 32 -> 2 j, 2 j + 1):
+    # flipping the input c_k or the oldest bit c_{k-6} complements the output word, as every
+    # generator taps both.
+    taps = np.array([[(g >> (6 - j)) & 1 for j in range(7)] for g in G_OCTAL])
+    for state in range(32):
+        mem = [(state >> (j - 1)) & 1 for j in range(1, 7)]  # c_{k-1} .. c_{k-6} (c_{k-6} = 0)
+        out = [taps @ np.array(w) % 2 for w in ([0] + mem, [1] + mem, [0] + mem[:5] + [1])]
+        np.testing.assert_array_equal(out[1], 1 - out[0])
+        np.testing.assert_array_equal(out[2], 1 - out[0])

@@ -14,6 +14,7 @@ from phy.fec.crc import (
     crc_length,
     crc_parity,
     crc_syndrome,
+    crc_syndrome_value,
     pbch_crc_mask,
     rnti_crc_mask,
 )
@@ -159,3 +160,21 @@ def test_bad_input_messages():
         crc_attach_masked(np.zeros(8, np.uint8), "16", np.zeros(8, np.uint8))
     with pytest.raises(ValueError, match="rnti"):
         rnti_crc_mask(0x10000)
+
+
+@pytest.mark.parametrize("kind", ["24a", "24b", "16", "8"])
+def test_syndrome_value_is_the_syndrome_read_msb_first(kind):
+    rng = np.random.default_rng(7)
+    blocks = rng.integers(0, 2, (20, 57)).astype(np.uint8)
+    values = crc_syndrome_value(blocks, kind)
+    weights = 1 << np.arange(crc_length(kind) - 1, -1, -1, dtype=np.int64)
+    expected = (crc_syndrome(blocks, kind).astype(np.int64) * weights).sum(axis=-1)
+    assert np.array_equal(values, expected)
+    assert crc_syndrome_value(blocks[3], kind) == int(expected[3])
+
+
+def test_syndrome_value_of_an_rnti_masked_dci_is_the_rnti():
+    # TS 36.212 5.3.3.2: CRC16 parity XOR the RNTI, x_rnti,0 first (MSB)
+    payload = np.random.default_rng(3).integers(0, 2, 27).astype(np.uint8)
+    for rnti in (0xFFFF, 0xFFFE, 0x0046, 0x1234):
+        assert crc_syndrome_value(crc_attach_masked(payload, "16", rnti_crc_mask(rnti)), "16") == rnti

@@ -12,7 +12,9 @@ phy.regs (6.8.5 order). <NIL> quadruplets are sent with zero power.
 Receive side (symmetric): `pdcch_llr` undoes mapping, shift, permutation, precoding, QPSK and
 scrambling and returns the LLRs of the whole multiplexed block (NIL positions near 0);
 `decode_candidate` de-rate-matches one candidate, Viterbi-decodes and returns the payload and the
-RNTI read from the CRC (TS 36.212 5.3.3.2: the CRC syndrome of a masked DCI is the RNTI).
+RNTI read from the CRC (TS 36.212 5.3.3.2: the CRC syndrome of a masked DCI is the RNTI);
+`decode_candidates` does the same for many candidates of one DCI size at once (blind decoding),
+with the same results.
 
 Shapes: grids are (n_ports, 14, 12 n_rb) complex64 (transmit) and (14, 12 n_rb) (one receive
 antenna); channel estimates (n_ports, 14, 12 n_rb). Bits uint8 0/1, LLRs float32 positive = bit 0.
@@ -20,14 +22,14 @@ antenna); channel estimates (n_ports, 14, 12 n_rb). Bits uint8 0/1, LLRs float32
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from ..fec.convolutional import tbcc_decode, tbcc_encode
-from ..fec.crc import crc_attach_masked, crc_syndrome, rnti_crc_mask
+from ..fec.crc import crc_attach_masked, crc_syndrome, crc_syndrome_value, rnti_crc_mask
 from ..fec.ratematch import CONV_COLUMN_PERMUTATION, rate_dematch_conv, rate_match_conv, subblock_interleaver
 from ..mimo import tx_diversity_decode, tx_diversity_encode
 from ..modulation import demodulate_llr, modulate
@@ -45,6 +47,7 @@ __all__ = [
     "pdcch_map",
     "pdcch_llr",
     "decode_candidate",
+    "decode_candidates",
 ]
 
 AGGREGATION_LEVELS = (1, 2, 4, 8)  # TS 36.211 Table 6.8.1-1
@@ -200,3 +203,89 @@ def decode_candidate(
     syndrome = crc_syndrome(c_hat, "16")
     rnti = int(np.dot(syndrome.astype(np.int64), 1 << np.arange(15, -1, -1)))
     return c_hat[:payload_size], rnti
+
+
+def decode_candidates(
+    llr_block: np.ndarray, candidates: Iterable[tuple[int, int]], payload_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`decode_candidate` for n candidates of one DCI size, batched (TS 36.212 5.3.3, inverse).
+
+    candidates: (aggregation L, first CCE) pairs (phy.search_space.Candidate fits), any mix of levels.
+    Returns (payloads (n, A) uint8, rntis (n,) int64), row i = decode_candidate(llr_block, first_cce_i,
+    L_i, A) exactly: one gather de-rate-matches all n candidates straight from the block, then one
+    Viterbi call decodes them (they share K = A + 16) and one CRC call gives the n syndromes.
+    """
+    k = payload_size + 16
+    llr_block = np.asarray(llr_block, dtype=np.float32)
+    if llr_block.ndim != 1:
+        raise ValueError(f"llr_block must be the 1-D LLRs of the PDCCH block, got shape {llr_block.shape}")
+    gather = _candidate_gather(tuple((int(lv), int(f)) for lv, f in candidates), k, llr_block.size)
+    ext = np.zeros(llr_block.size + 1, dtype=np.float32)  # ext[size] = 0: punctured positions, padding
+    ext[:-1] = llr_block
+    d = np.empty((gather.n_rows, 3 * k), dtype=np.float32)
+    if gather.punctured_rows.size:  # E <= 3K: each coded bit sent at most once, a plain gather
+        d[gather.punctured_rows] = ext[gather.punctured_index]
+    if gather.repeated_rows.size:  # E > 3K: copies summed in float64 in increasing j, as rate_dematch_conv
+        ext64 = ext.astype(np.float64)
+        acc = np.zeros(gather.repeated_index.shape[1:], dtype=np.float64)
+        for copy in gather.repeated_index:
+            acc += ext64[copy]
+        d[gather.repeated_rows] = acc
+    c_hat = tbcc_decode(d.reshape(-1, 3, k), exact_fallback=False)  # see decode_candidate
+    return c_hat[:, :payload_size], crc_syndrome_value(c_hat, "16")
+
+
+@dataclass(frozen=True)
+class _CandidateGather:
+    """Where the de-rate-matched LLRs (3 K,) of each candidate come from in the block extended by
+    one zero LLR: rows without repetition take ext[punctured_index] (n_p, 3 K); rows with repetition
+    sum ext[repeated_index[c]] over the copies c (r, n_r, 3 K)."""
+
+    n_rows: int
+    punctured_rows: np.ndarray
+    punctured_index: np.ndarray
+    repeated_rows: np.ndarray
+    repeated_index: np.ndarray
+
+
+@lru_cache(maxsize=256)
+def _candidate_gather(candidates: tuple[tuple[int, int], ...], k: int, n_bits: int) -> _CandidateGather:
+    """Gather indices of `decode_candidates` (cached: a handset sees the same search spaces again)."""
+    per_row = []
+    for level, first in candidates:
+        e = BITS_PER_CCE * level
+        if level not in AGGREGATION_LEVELS:
+            raise ValueError(f"aggregation level must be one of {AGGREGATION_LEVELS}, got {level}")
+        if first < 0 or BITS_PER_CCE * first + e > n_bits:
+            raise ValueError(f"candidate CCEs {first}..{first + level - 1} exceed the block")
+        table = _dematch_table(k, e)
+        per_row.append(np.where(table < 0, n_bits, BITS_PER_CCE * first + table))
+    punctured = [i for i, t in enumerate(per_row) if t.shape[0] == 1]
+    repeated = [i for i, t in enumerate(per_row) if t.shape[0] > 1]
+    n_copies = max((per_row[i].shape[0] for i in repeated), default=0)
+    rep_index = np.full((n_copies, len(repeated), 3 * k), n_bits, dtype=np.int64)
+    for j, i in enumerate(repeated):
+        rep_index[: per_row[i].shape[0], j] = per_row[i]
+    pun_index = np.array([per_row[i][0] for i in punctured], dtype=np.int64).reshape(len(punctured), 3 * k)
+    arrays = (np.array(punctured, np.int64), pun_index, np.array(repeated, np.int64), rep_index)
+    for a in arrays:
+        a.setflags(write=False)  # cached: shared by every call with these arguments
+    return _CandidateGather(len(per_row), *arrays)
+
+
+@lru_cache(maxsize=64)
+def _dematch_table(k: int, e: int) -> np.ndarray:
+    """(r, 3 K) int64: column p lists, in increasing order, the j (j < E) whose e_j carry coded bit p
+    of the (3, K) streams after rate matching to E (TS 36.212 5.1.4.2), padded with -1; r = most
+    copies of one coded bit (1 when E <= 3 K: puncturing, no repetition)."""
+    position = np.arange(3 * k, dtype=np.int64).reshape(3, k)
+    # rate matching only selects coded bits, so matching their positions (one byte at a time, as
+    # rate_match_conv returns uint8) gives the position p(j) that each e_j carries
+    p = rate_match_conv(position & 0xFF, e).astype(np.int64) | (rate_match_conv(position >> 8, e).astype(np.int64) << 8)
+    order = np.argsort(p, kind="stable")
+    counts = np.bincount(p, minlength=3 * k)
+    rank = np.arange(e) - np.repeat(np.cumsum(counts) - counts, counts)  # copy number within p
+    table = np.full((max(int(counts.max()), 1), 3 * k), -1, dtype=np.int64)
+    table[rank, p[order]] = order
+    table.setflags(write=False)
+    return table

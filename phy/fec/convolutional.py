@@ -92,48 +92,89 @@ def _tbcc_encode_kernel(c, outputs, d):  # pragma: no cover - compiled
     return True
 
 
+def _branch_signs() -> np.ndarray:
+    """(3, 32) float32: 1 - 2 d^(i) of the output word leaving state j < 32 with input 0.
+
+    Every generator taps both c_k and c_{k-6} (g_i,0 = g_i,6 = 1), so flipping the input or the
+    oldest state bit complements the whole word: the words of (j, 1) and (j + 32, 0) are the
+    complement of (j, 0)'s, and (j + 32, 1)'s equals it. One branch metric per butterfly.
+    """
+    words = _OUTPUTS[: N_STATES // 2, 0]
+    return np.stack([1.0 - 2.0 * ((words >> i) & 1) for i in range(3)]).astype(np.float32)
+
+
+_SIGNS = _branch_signs()
+
+
 # numba: the add-compare-select recursion is sequential along the trellis (each step needs the
-# previous step's 64 path metrics), so it cannot be written as whole-array NumPy code.
-@njit(cache=True)
-def _acs_step(metric, new_metric, decisions_t, outputs, branch):  # pragma: no cover - compiled
-    """One trellis step: new_metric[s'] = max over the 2 predecessors; decisions_t[s'] = which."""
-    n_states = metric.shape[0]
-    half = n_states >> 1
-    for s_new in range(n_states):
-        u = s_new & 1
-        s_a = s_new >> 1  # predecessor whose oldest bit c_{k-6} is 0
-        s_b = s_a | half  # predecessor whose oldest bit c_{k-6} is 1
-        m_a = metric[s_a] + branch[outputs[s_a, u]]
-        m_b = metric[s_b] + branch[outputs[s_b, u]]
-        if m_b > m_a:
-            new_metric[s_new] = m_b
-            decisions_t[s_new] = 1
-        else:
-            new_metric[s_new] = m_a
-            decisions_t[s_new] = 0
+# previous step's 64 path metrics), so it cannot be written as whole-array NumPy code. Inside a
+# step the 32 butterflies are independent, contiguous loops that the compiler turns into SIMD.
+# The float32 arithmetic is that of a state-by-state decoder (branch ((+-l0) + (+-l1)) + (+-l2),
+# metric + branch, ties to the predecessor with c_{k-6} = 0, minus the step's maximum; x - g equals
+# x + (-g) exactly), so the decisions are bit-identical to it (tests: reference_wrap_around).
+@njit(cache=True, inline="always")
+def _acs_step(metric, new_metric, decisions, t, signs, l0, l1, l2, pair_max):  # pragma: no cover - compiled
+    """Trellis step t: new_metric[s'] = max over the 2 predecessors; decisions[t, s'] = which;
+    pair_max[j] = the larger of new_metric[2 j] and new_metric[2 j + 1] (for _normalise).
+
+    Butterfly j: states j and j + 32 (oldest bit c_{k-6} = 0 / 1) lead to 2 j + u for input u.
+    Branch metric g = sum_i llr_i (1 - 2 d_i) of the word (j, 0): larger = better; the other
+    three words of the butterfly are its complement (-g) or itself (signs: _branch_signs).
+    """
+    half = metric.shape[0] >> 1
+    for j in range(half):
+        g = signs[0, j] * l0 + signs[1, j] * l1 + signs[2, j] * l2
+        m_a0 = metric[j] + g
+        m_b0 = metric[j + half] - g
+        m_a1 = metric[j] - g
+        m_b1 = metric[j + half] + g
+        pick_b0 = m_b0 > m_a0
+        pick_b1 = m_b1 > m_a1
+        new_0 = m_b0 if pick_b0 else m_a0
+        new_1 = m_b1 if pick_b1 else m_a1
+        new_metric[2 * j] = new_0
+        new_metric[2 * j + 1] = new_1
+        pair_max[j] = new_1 if new_1 > new_0 else new_0
+        decisions[t, 2 * j] = pick_b0
+        decisions[t, 2 * j + 1] = pick_b1
+
+
+@njit(cache=True, inline="always")
+def _normalise(new_metric, metric, pair_max, lanes):  # pragma: no cover - compiled
+    """metric = new_metric - max(new_metric), keeping the metrics bounded.
+
+    The maximum comes from the butterflies' pair_max (32,), folded onto lanes (8,) element-wise,
+    then from the last 8 (SIMD-friendly; the maximum of finite values does not depend on the order
+    it is taken in).
+    """
+    n_lanes = lanes.shape[0]
+    for i in range(n_lanes):
+        a = pair_max[i]
+        b = pair_max[i + n_lanes]
+        c = pair_max[i + 2 * n_lanes]
+        d = pair_max[i + 3 * n_lanes]
+        ab = b if b > a else a
+        cd = d if d > c else c
+        lanes[i] = cd if cd > ab else ab
+    top = lanes[0]
+    for i in range(1, n_lanes):
+        top = lanes[i] if lanes[i] > top else top
+    for s in range(metric.shape[0]):
+        metric[s] = new_metric[s] - top
 
 
 @njit(cache=True)
-def _branch_metrics(llr_b, k, branch):  # pragma: no cover - compiled
-    """branch[w] = sum_i llr_i (1 - 2 d_i) for the 8 output words w (bit i = d^(i)): larger = better."""
-    l0 = llr_b[0, k]
-    l1 = llr_b[1, k]
-    l2 = llr_b[2, k]
-    for w in range(8):
-        branch[w] = (-l0 if w & 1 else l0) + (-l1 if w & 2 else l1) + (-l2 if w & 4 else l2)
-
-
-@njit(cache=True)
-def _viterbi_tb(llr, outputs, wrap_steps, exact):  # pragma: no cover - compiled
+def _viterbi_tb(llr, signs, wrap_steps, exact):  # pragma: no cover - compiled
     """Tail-biting Viterbi over a batch: llr (n, 3, K) float32 -> ((n, K) uint8, (n,) bool fallback).
 
+    One call decodes every block of the batch, one after the other.
     Pass 1 (wrap-around): the trellis runs over the block extended cyclically by `wrap_steps` at
     both ends from equal start metrics; the K middle decisions are traced back. If that path is
     not tail-biting inside the window (state entering it != state leaving it) and `exact`, pass 2
     runs one Viterbi per start state, forced to end there, and keeps the best: exact ML.
     """
     n_blocks, _, k_len = llr.shape
-    n_states = outputs.shape[0]
+    n_states = 2 * signs.shape[1]
     half = n_states >> 1
     n_steps = k_len + 2 * wrap_steps
     result = np.zeros((n_blocks, k_len), dtype=np.uint8)
@@ -141,16 +182,16 @@ def _viterbi_tb(llr, outputs, wrap_steps, exact):  # pragma: no cover - compiled
     decisions = np.zeros((n_steps, n_states), dtype=np.uint8)
     metric = np.zeros(n_states, dtype=np.float32)
     new_metric = np.zeros(n_states, dtype=np.float32)
-    branch = np.zeros(8, dtype=np.float32)
     best_bits = np.zeros(k_len, dtype=np.uint8)
+    pair_max = np.zeros(half, dtype=np.float32)
+    lanes = np.zeros(half // 4, dtype=np.float32)
     for b in range(n_blocks):
         metric[:] = 0.0  # tail-biting: every start state equally likely
+        k = (k_len - wrap_steps % k_len) % k_len  # step t reads k = (t - wrap_steps) mod K
         for t in range(n_steps):
-            _branch_metrics(llr[b], (t - wrap_steps) % k_len, branch)
-            _acs_step(metric, new_metric, decisions[t], outputs, branch)
-            top = new_metric.max()
-            for s in range(n_states):
-                metric[s] = new_metric[s] - top  # keep metrics bounded
+            _acs_step(metric, new_metric, decisions, t, signs, llr[b, 0, k], llr[b, 1, k], llr[b, 2, k], pair_max)
+            _normalise(new_metric, metric, pair_max, lanes)
+            k = k + 1 if k + 1 < k_len else 0
         state = np.argmax(metric)
         state_out = -1
         for t in range(n_steps - 1, -1, -1):
@@ -169,8 +210,7 @@ def _viterbi_tb(llr, outputs, wrap_steps, exact):  # pragma: no cover - compiled
             metric[:] = -np.inf
             metric[s0] = 0.0
             for k in range(k_len):
-                _branch_metrics(llr[b], k, branch)
-                _acs_step(metric, new_metric, decisions[k], outputs, branch)
+                _acs_step(metric, new_metric, decisions, k, signs, llr[b, 0, k], llr[b, 1, k], llr[b, 2, k], pair_max)
                 metric[:] = new_metric
             if metric[s0] > best_total:
                 best_total = metric[s0]
@@ -185,7 +225,8 @@ def _viterbi_tb(llr, outputs, wrap_steps, exact):  # pragma: no cover - compiled
 def tbcc_decode(llr: np.ndarray, exact_fallback: bool = True) -> np.ndarray:
     """Soft-input Viterbi decoding of the tail-biting code (TS 36.212 5.1.3.1).
 
-    llr: (3, K) float, row i = LLRs of d^(i), positive = bit 0; or a batch (..., 3, K).
+    llr: (3, K) float, row i = LLRs of d^(i), positive = bit 0; or a batch (..., 3, K), decoded in
+    one compiled call (each block exactly as if alone: the batched decoder of PDCCH blind decoding).
     Returns c_hat: (K,) (or (..., K)) uint8. Wrap-around Viterbi first (the trellis runs over the
     block extended cyclically by 64 steps at each end, the K middle decisions are kept); when the
     traced path is not tail-biting and `exact_fallback` is True, an exact search (one Viterbi per
@@ -204,5 +245,5 @@ def tbcc_decode(llr: np.ndarray, exact_fallback: bool = True) -> np.ndarray:
     flat = np.ascontiguousarray(llr.reshape(-1, 3, k_len), dtype=np.float32)
     if not np.all(np.isfinite(flat)):
         raise ValueError("llr holds NaN or infinite values")
-    c_hat, _ = _viterbi_tb(flat, _OUTPUTS, _WRAP_STEPS, bool(exact_fallback))
+    c_hat, _ = _viterbi_tb(flat, _SIGNS, _WRAP_STEPS, bool(exact_fallback))
     return c_hat.reshape(lead + (k_len,))

@@ -168,6 +168,32 @@ def crc_syndrome(bits_with_crc: np.ndarray, kind: str) -> np.ndarray:
     return crc_parity(b[..., :-length], kind) ^ b[..., -length:]
 
 
+def crc_syndrome_value(bits_with_crc: np.ndarray, kind: str) -> int | np.ndarray:
+    """`crc_syndrome` read as an L-bit number, its first bit the most significant: for a DCI the
+    RNTI that masked the CRC (TS 36.212 5.3.3.2, x_rnti,0 = MSB). (A+L,) -> int, (n, A+L) -> (n,) int64.
+
+    For batches of short blocks (PDCCH blind decoding): the syndrome is linear over GF(2) (zero
+    initial register, no final XOR), so it is the XOR of the syndromes of the set bits, one table
+    of A+L numbers per (A+L, kind) (cached), and a batch costs two array operations.
+    """
+    b = _as_bits(bits_with_crc, "bits_with_crc")
+    length = crc_length(kind)
+    if b.shape[-1] < length:
+        raise ValueError(f"bits_with_crc has {b.shape[-1]} bits, fewer than the {length} CRC bits")
+    value = np.bitwise_xor.reduce(b * _syndrome_of_unit_bits(b.shape[-1], kind), axis=-1)
+    return int(value) if value.ndim == 0 else value
+
+
+@lru_cache(maxsize=64)
+def _syndrome_of_unit_bits(n_bits: int, kind: str) -> np.ndarray:
+    """(n_bits,) int64: crc_syndrome_value of the block whose only 1 is bit i."""
+    length = crc_length(kind)
+    syndrome = crc_syndrome(np.eye(n_bits, dtype=np.uint8), kind).astype(np.int64)
+    value = syndrome @ (np.int64(1) << np.arange(length - 1, -1, -1, dtype=np.int64))
+    value.setflags(write=False)
+    return value
+
+
 def crc_check(bits_with_crc: np.ndarray, kind: str) -> bool | np.ndarray:
     """True when the last L bits are the CRC of the rest (TS 36.212 5.1.1).
 
