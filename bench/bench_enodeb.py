@@ -27,7 +27,6 @@ from phy.channels.pdsch import (
     N_SOFT_DEFAULT,
     pdsch_alloc_mask,
     pdsch_symbols,
-    put_res_masked,
     turbo_encode_groups,
 )
 from phy.channels.phich import phich_map
@@ -35,6 +34,7 @@ from phy.dl_data import _check_disjoint, _common_pdsch, _pdcchs_and_grants, is_c
 from phy.fec.crc import crc_attach
 from phy.fec.ratematch import code_block_e_lengths, rate_match_turbo_blocks
 from phy.fec.segmentation import split_code_block_groups
+from phy.grid import put_res_masked
 from phy.ofdm import ofdm_modulate
 from phy.regs import control_regs
 

@@ -21,10 +21,10 @@ from .channels.pdsch import (
     grant_from_dci,
     pdsch_alloc_mask,
     pdsch_map,
-    put_res_masked,
 )
 from .channels.phich import PhichTx, phich_map
 from .dci import Dci, Dci0, Dci1, Dci1A, Dci1APdcchOrder, Dci1C, dci_pack
+from .grid import put_res_masked
 from .regs import control_regs
 
 __all__ = ["DlAssignment", "PhichTx", "add_dl_data", "is_common_rnti"]

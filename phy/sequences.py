@@ -55,27 +55,29 @@ def gold_sequence(c_init: int, length: int) -> np.ndarray:
 
 
 def gold_sequence_cached(c_init: int, length: int) -> np.ndarray:
-    """gold_sequence(c_init, length) as a shared read-only array, cached per (c_init, length): the
-    channels scramble with the same few c_init (RNTI, cell, subframe) every frame."""
+    """gold_sequence(c_init, length) as a shared read-only array, cached per c_init: the channels
+    scramble with the same few c_init (RNTI, cell, subframe) every frame, at lengths G that change with
+    the allocation. c(n) does not depend on the length asked for, so the sequence is made once per
+    power-of-two length bucket and sliced."""
     c_init, length = int(c_init), int(length)
     if not 0 <= c_init < 2**31:
         raise ValueError(f"c_init must be in 0 .. 2^31-1, got {c_init}")
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length}")
-    return _gold_cached(c_init, length)
+    return _gold_cached(c_init, 1 << max(10, (length - 1).bit_length()))[:length]
 
 
 _TABLE_LENGTH = 1 << 17  # outputs held by the shared x1 / x2 basis tables (about 4 MB)
 
 
 @lru_cache(maxsize=128)
-def _gold_cached(c_init: int, length: int) -> np.ndarray:
-    bucket = max(_TABLE_LENGTH, 1 << int(length - 1).bit_length())  # one table unless a longer one is asked
-    x1, basis = _gold_tables(N_C + bucket)
+def _gold_cached(c_init: int, bucket: int) -> np.ndarray:
+    """c(0 .. bucket-1) for c_init, read-only."""
+    x1, basis = _gold_tables(N_C + max(_TABLE_LENGTH, bucket))  # one table unless a longer one is asked
     bits = [i for i in range(31) if (c_init >> i) & 1]
-    c = x1[:length].copy()
+    c = x1[:bucket].copy()
     if bits:
-        c ^= np.bitwise_xor.reduce(basis[bits, :length], axis=0)
+        c ^= np.bitwise_xor.reduce(basis[bits, :bucket], axis=0)
     c.setflags(write=False)
     return c
 

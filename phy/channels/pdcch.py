@@ -31,6 +31,7 @@ import numpy as np
 from ..fec.convolutional import tbcc_decode, tbcc_encode
 from ..fec.crc import crc_attach_masked, crc_syndrome, crc_syndrome_value, rnti_crc_mask
 from ..fec.ratematch import CONV_COLUMN_PERMUTATION, rate_dematch_conv, rate_match_conv, subblock_interleaver
+from ..grid import put_res
 from ..mimo import tx_diversity_decode, tx_diversity_encode
 from ..modulation import demodulate_llr, modulate
 from ..regs import ControlRegs
@@ -153,14 +154,7 @@ def pdcch_map(
     quads = y.reshape(n_ports, n_reg, 4)
     perm = quadruplet_permutation(n_reg, n_id_cell)
     l_re, k_re = regs.pdcch_re()
-    symbols = quads[:, perm, :].reshape(n_ports, -1)
-    if grid.flags.c_contiguous:  # one 1-D scatter per port: about twice as fast as grid[:, l, k] = ...
-        flat = l_re * grid.shape[2] + k_re
-        ports = grid.reshape(n_ports, -1)
-        for p in range(n_ports):
-            ports[p][flat] = symbols[p]
-    else:
-        grid[:, l_re, k_re] = symbols
+    put_res(grid, l_re * grid.shape[2] + k_re, quads[:, perm, :].reshape(n_ports, -1))
 
 
 def pdcch_llr(

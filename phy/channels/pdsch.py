@@ -36,6 +36,7 @@ from ..fec.segmentation import (
     split_code_block_groups,
 )
 from ..fec.turbo import turbo_decode_blocks, turbo_encode_blocks
+from ..grid import put_res_masked
 from ..mimo import tx_diversity_decode, tx_diversity_encode
 from ..modulation import demodulate_llr, modulate
 from ..numerology import N_SC_RB, N_SYMB_SLOT, N_SYMB_SUBFRAME
@@ -59,8 +60,6 @@ __all__ = [
     "turbo_encode_groups",
     "pdsch_symbols",
     "pdsch_map",
-    "put_res",
-    "put_res_masked",
     "pdsch_llr",
     "dlsch_decode",
 ]
@@ -290,20 +289,13 @@ def pdsch_symbols(
 
     (G,) coded bits -> (n_ports, G/q_m) complex64."""
     bits = np.asarray(coded_bits, dtype=np.uint8)
-    c = gold_sequence_cached(pdsch_c_init(rnti, n_id_cell, subframe), _gold_length(bits.size))[: bits.size]
+    c = gold_sequence_cached(pdsch_c_init(rnti, n_id_cell, subframe), bits.size)
     d = modulate(bits ^ c, q_m)
     if n_ports == 1:
         return d[None, :]
     if n_ports == 2:
         return tx_diversity_encode(d)
     raise ValueError(f"n_ports must be 1 or 2, got {n_ports}")
-
-
-def _gold_length(g: int) -> int:
-    """Length of the scrambling sequence to ask for G bits: G rounded up to a power of two (>= 1024).
-    c(n) does not depend on the length asked for (TS 36.211 7.2), so every G of a bucket (allocations
-    and MCS change G from subframe to subframe) shares one cached sequence per c_init."""
-    return 1 << max(10, (g - 1).bit_length())
 
 
 def pdsch_map(
@@ -329,39 +321,6 @@ def pdsch_map(
     f = dlsch_encode(tb_bits, g, grant.q_m, grant.rv, n_l=n_ports, n_soft=n_soft)
     put_res_masked(grid, mask, pdsch_symbols(f, grant.q_m, grant.rnti, n_id_cell, subframe, n_ports))
     return g
-
-
-def put_res(grid: np.ndarray, flat: np.ndarray, symbols: np.ndarray) -> None:
-    """grid[:, l', k] = symbols for the REs at flat indices l' * n_sc + k; grid (n_ports, 14, n_sc),
-    symbols (n_ports, n_re). One 1-D scatter per port when the grid is C-contiguous (about twice as
-    fast as one 2-D fancy assignment)."""
-    if grid.flags.c_contiguous:
-        ports = grid.reshape(grid.shape[0], -1)
-        symbols = np.asarray(symbols)
-        if symbols.shape != (grid.shape[0], flat.size):
-            symbols = np.broadcast_to(symbols, (grid.shape[0], flat.size))
-        for p in range(grid.shape[0]):
-            ports[p][flat] = symbols[p]
-    else:
-        l_re, k_re = np.divmod(flat, grid.shape[2])
-        grid[:, l_re, k_re] = symbols
-
-
-def put_res_masked(grid: np.ndarray, mask: np.ndarray, symbols: np.ndarray) -> None:
-    """grid[:, l', k] = symbols for the REs where `mask` (14, n_sc) bool is True, taken in increasing
-    l' n_sc + k (k first, then l': the PDSCH mapping order, TS 36.211 6.3.5); grid (n_ports, 14, n_sc),
-    symbols (n_ports, n_re). A 1-D boolean assignment per port: faster than a scatter through indices."""
-    symbols = np.asarray(symbols)
-    n_ports = grid.shape[0]
-    if symbols.shape != (n_ports, symbols.shape[-1]):
-        symbols = np.broadcast_to(symbols, (n_ports, symbols.shape[-1]))
-    if not grid.flags.c_contiguous:
-        put_res(grid, np.flatnonzero(mask), symbols)
-        return
-    ports = grid.reshape(n_ports, -1)
-    flat_mask = mask.reshape(-1)
-    for p in range(n_ports):
-        ports[p][flat_mask] = symbols[p]
 
 
 def pdsch_llr(
