@@ -40,7 +40,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m bench
 
 lint: $(STAMP)
-	$(PY) -m ruff check gateway phy mac radio_drivers tests bench tools
+	$(PY) -m ruff check gateway phy mac radio_drivers channel orbit dsp tests bench tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .benchmarks

@@ -8,12 +8,12 @@ import numpy as np
 from bench.timing import cpu_seconds
 from gateway.config import load_config
 from gateway.precomp import Compensator
-from gateway.scenario import Scenario
+from gateway.prediction import PassPrediction
 from phy.numerology import numerology
 
 
 def main() -> None:
-    sc = Scenario.from_config(load_config("hw_configs/loopback.yaml"))
+    sc = PassPrediction.from_config(load_config("hw_configs/loopback.yaml"))
     p = sc.select_pass()
     rng = np.random.default_rng(0)
     print(f"{'BW':>6} {'fs (Msps)':>10} {'mode':>8} {'Msps':>8} {'us per 1 ms':>12} {'x real time':>12}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gateway.cli_args import positive_int, timeout_seconds
 from gateway.config import Config, load_config
 from mac.ue_downlink import read_downlink
 from phy.numerology import numerology
@@ -24,14 +25,15 @@ from phy.ue import read_cell
 from phy.ue.downlink_rx import receive_downlink
 from radio_drivers import RadioTimeout, ZmqStreamRadio
 from radio_drivers.impairments import SimpleChannel
+from radio_drivers.rx_gaps import Capture, read_contiguous
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("handset", help="emulated handset: receive IQ over ZeroMQ, read MIB, SIB1/SIB2, PDSCH")
     p.add_argument("--config", default="hw_configs/loopback.yaml", help="YAML profile (cell and channel)")
     p.add_argument("--connect", required=True, help="ZeroMQ endpoint of the gateway's IQ stream")
-    p.add_argument("--ms", type=int, default=40, help="milliseconds of downlink to collect")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds without IQ before giving up")
+    p.add_argument("--ms", type=positive_int, default=40, help="milliseconds of downlink to collect")
+    p.add_argument("--timeout", type=timeout_seconds, default=10.0, help="seconds without IQ before giving up")
     p.add_argument("--report", required=True, help="JSON file for the handset's report")
     p.set_defaults(func=handset)
 
@@ -57,20 +59,11 @@ def receive_and_decode(cfg: Config, rx_samples: np.ndarray) -> dict:
     }
 
 
-def collect(radio: ZmqStreamRadio, n_samples: int, timeout_s: float) -> tuple[np.ndarray, int, int]:
-    """Read `n_samples` contiguous samples; returns (samples, first sample counter, discontinuities)."""
-    blocks, first, expected, breaks = [], None, None, 0
-    got = 0
-    while got < n_samples:
-        block = radio.rx(n_samples - got, timeout_s=timeout_s)
-        if first is None:
-            first = block.timestamp
-        elif block.timestamp != expected:
-            breaks += 1
-        blocks.append(block.samples)
-        got += len(block.samples)
-        expected = block.timestamp + len(block.samples)
-    return np.concatenate(blocks), int(first), breaks
+def collect(radio: ZmqStreamRadio, n_samples: int, timeout_s: float) -> Capture:
+    """Read `n_samples` on the stream's clock (radio_drivers.rx_gaps): a lost or rejected frame becomes
+    zeros marked in Capture.gaps (and the radio's rx_holes counter), a duplicate is dropped, a jump
+    longer than 1 s or a restart ends the collection with GapError. Never spliced."""
+    return read_contiguous(radio, n_samples, timeout_s=timeout_s)
 
 
 def handset(args: argparse.Namespace) -> int:
@@ -81,9 +74,10 @@ def handset(args: argparse.Namespace) -> int:
     )
     out: dict = {"endpoint": args.connect}
     try:
-        samples, first_n, breaks = collect(radio, args.ms * num.samples_per_subframe, args.timeout)
-        out.update(first_sample=first_n, discontinuities=breaks, samples=len(samples))
-        out.update(receive_and_decode(cfg, samples))
+        cap = collect(radio, args.ms * num.samples_per_subframe, args.timeout)
+        out.update(first_sample=cap.first_timestamp, discontinuities=len(cap.gaps), samples=len(cap.samples))
+        out["capture_gaps"] = cap.summary()
+        out.update(receive_and_decode(cfg, cap.samples))
         status = 0
     except RadioTimeout as exc:
         out["error"] = f"no downlink from the gateway: {exc}"

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
+
+from gateway.cli_args import non_negative_int
 
 __all__ = ["register", "run_plan", "pass_residuals"]
 
@@ -19,7 +22,7 @@ __all__ = ["register", "run_plan", "pass_residuals"]
 def register(subparsers) -> None:
     p = subparsers.add_parser("plan", help="predict passes, delay and Doppler; plot the chosen pass")
     p.add_argument("--config", default="hw_configs/loopback.yaml", help="YAML profile")
-    p.add_argument("--passes", type=int, default=5, help="how many passes to list")
+    p.add_argument("--passes", type=non_negative_int, default=5, help="how many passes to list (>= 0)")
     p.add_argument("--out", default="plan.png", help="PNG to write ('' for none)")
     p.set_defaults(func=run_plan)
 
@@ -31,7 +34,7 @@ def pass_residuals(sc, track, site, t_s: np.ndarray):
     dphi = phi_hat(t) - phi_site(t) at gateway send time t; its frequency offset is
     d(dphi)/dt_rx = (phi_hat' - phi_site') / (1 + tau_site').
     """
-    from gateway.relay import relay_dl
+    from orbit.relay import relay_dl
 
     r = relay_dl(sc.gateway, sc.sat, site, t_s, sc.carriers)
     tau_hat, _, _, dphi_hat = track.evaluate(t_s * track.fs)
@@ -40,12 +43,14 @@ def pass_residuals(sc, track, site, t_s: np.ndarray):
 
 def run_plan(args: argparse.Namespace) -> int:
     from gateway.config import load_config
-    from gateway.geometry import hop_geometry
-    from gateway.relay import relay_dl
-    from gateway.scenario import Scenario
+    from gateway.prediction import PassPrediction
+    from orbit.geometry import hop_geometry
+    from orbit.relay import relay_dl
 
     cfg = load_config(args.config)
-    sc = Scenario.from_config(cfg)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # a bad --out fails now, not after the plan
+    sc = PassPrediction.from_config(cfg)
     o, c = cfg.orbit, sc.carriers
     print(f"satellite {sc.tle.name or sc.tle.norad_id} (NORAD {sc.tle.norad_id}), TLE epoch "
           f"{sc.tle.epoch_utc:%Y-%m-%d %H:%M:%S} UTC; search from {sc.epoch_utc:%Y-%m-%d %H:%M:%S} UTC")

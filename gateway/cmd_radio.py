@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from gateway.cli_args import positive_seconds
+
 
 def _devices(args: argparse.Namespace) -> int:
     from radio_drivers import RadioError, enumerate_devices
@@ -38,28 +40,26 @@ def _open(args: argparse.Namespace):
 
 
 def _capture(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from radio_drivers import RadioError, write_sigmf
+    from radio_drivers.rx_gaps import read_contiguous
 
     radio = _open(args)
     try:
         total = int(round(args.seconds * radio.sample_rate_hz))
-        pieces, got, first = [], 0, None
-        while got < total:
-            block = radio.rx(min(total - got, 1 << 20))
-            first = block.timestamp if first is None else first
-            pieces.append(block.samples)
-            got += len(block.samples)
-        samples = np.concatenate(pieces)
+        # lost frames: zero-filled and annotated; a jump > 1 s or a restart ends the capture (rx_gaps)
+        cap = read_contiguous(radio, total)
         data, meta = write_sigmf(
             args.out,
-            samples,
+            cap.samples,
             radio.sample_rate_hz,
             radio.center_frequency_hz,
-            f"capture via {radio.name} from n={first}",
+            f"capture via {radio.name} from n={cap.first_timestamp}",
+            annotations=cap.annotations(),
         )
-        print(f"wrote {len(samples)} samples to {data} ({meta})")
+        print(f"wrote {len(cap.samples)} samples to {data} ({meta})")
+        if cap.gaps:
+            print(f"WARNING: {len(cap.gaps)} gap(s) in the stream, {cap.filled_samples} samples zero-filled and "
+                  f"{cap.dropped_samples} duplicate samples dropped, marked as SigMF annotations")
         print(json.dumps(radio.counters.as_dict()))
     except RadioError as exc:
         print(f"capture failed: {exc}")
@@ -100,7 +100,7 @@ def register(subparsers) -> None:
     d.set_defaults(func=_devices)
     c = sub.add_parser("capture", help="receive from the profile's radio into a SigMF recording")
     c.add_argument("--config", default="hw_configs/loopback.yaml")
-    c.add_argument("--seconds", type=float, default=1.0)
+    c.add_argument("--seconds", type=positive_seconds, default=1.0)
     c.add_argument("--out", required=True, help="recording path stem")
     c.set_defaults(func=_capture)
     r = sub.add_parser("replay", help="transmit a SigMF recording through the profile's radio")

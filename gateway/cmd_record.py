@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 
+from gateway.cli_args import check_free_space, positive_seconds
 from gateway.config import load_config
 from gateway.enodeb import combine_ports, downlink_subframes
 from phy.numerology import numerology
-from radio_drivers.sigmf_io import SigMFRecorder
+from radio_drivers.sigmf_io import SigMFRecorder, sigmf_paths
 
 DEFAULT_CONFIG = "hw_configs/loopback.yaml"
 
@@ -24,7 +25,7 @@ DEFAULT_CONFIG = "hw_configs/loopback.yaml"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record the generated downlink (no channel) to a SigMF file")
     p.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML profile (default {DEFAULT_CONFIG})")
-    p.add_argument("--seconds", type=float, default=0.2, help="length of the recording (default 0.2 s)")
+    p.add_argument("--seconds", type=positive_seconds, default=0.2, help="length of the recording (default 0.2 s)")
     p.add_argument("--out", default="dl", help="path stem: writes STEM.sigmf-data and STEM.sigmf-meta")
     p.set_defaults(func=record)
 
@@ -43,10 +44,13 @@ def cell_description(cfg) -> str:
 
 def record(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    if args.seconds <= 0:
-        raise SystemExit("--seconds must be > 0")
     n_subframes = max(1, round(args.seconds * 1000))
-    fs = numerology(cfg.cell.n_rb_dl).sample_rate_hz
+    num = numerology(cfg.cell.n_rb_dl)
+    fs = num.sample_rate_hz
+    data_path, _ = sigmf_paths(args.out)
+    n_bytes = n_subframes * num.samples_per_subframe * 8  # cf32_le: 8 bytes per sample
+    check_free_space(data_path, n_bytes, f"a {n_subframes} ms recording at {fs / 1e6:.2f} Msps ({data_path})",
+                     "shorten --seconds or give --out on a disk with more room")
     description = cell_description(cfg)
     with SigMFRecorder(
         args.out, sample_rate_hz=fs, center_frequency_hz=cfg.cell.dl_frequency_hz, description=description

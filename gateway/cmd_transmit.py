@@ -12,20 +12,41 @@ selected pass. Prints progress and the radio's counters; Ctrl+C stops cleanly.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
+from gateway.cli_args import positive_seconds
 from gateway.config import Config, ConfigError, load_config
-from gateway.enodeb import ENodeB, combine_ports
+from gateway.pipeline import default_pipeline, downlink_source
 from phy.numerology import numerology
-from radio_drivers import open_radio
+from radio_drivers import LoopbackRadio, open_radio
+from radio_drivers.zmq_srsran import UplinkDrain
 
 DEFAULT_CONFIG = "hw_configs/loopback.yaml"
+_T_IMPORT = time.perf_counter()
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux /proc; elsewhere since this module was imported)."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        with open("/proc/uptime") as f:
+            uptime_s = float(f.read().split()[0])
+        return uptime_s - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _T_IMPORT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("transmit", help="stream the downlink (pre-compensated with an orbit) to the profile's radio")
     p.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML profile (default {DEFAULT_CONFIG})")
-    p.add_argument("--seconds", type=float, default=1.0, help="how long to transmit (default 1 s)")
+    p.add_argument("--seconds", type=positive_seconds, default=1.0, help="how long to transmit (default 1 s)")
+    p.add_argument(
+        "--pipeline", action=argparse.BooleanOptionalAction, default=None,
+        help="run the eNodeB in a worker process feeding pre-compensation + radio here (default: on with "
+        ">= 2 cores); --no-pipeline: one process",
+    )
     p.set_defaults(func=transmit)
 
 
@@ -34,9 +55,9 @@ def dl_precompensator(cfg: Config, sample_rate_hz: float):
     if not cfg.orbit.enabled or cfg.link.precomp == "off":
         return None, 0, "off (orbit disabled or link.precomp: off)"
     from gateway.precomp import Compensator
-    from gateway.scenario import Scenario
+    from gateway.prediction import PassPrediction
 
-    sc = Scenario.from_config(cfg)
+    sc = PassPrediction.from_config(cfg)
     p = sc.select_pass()
     check_doppler_fits(cfg, sc, p, sample_rate_hz)
     d_s = sc.target_delay_s(p, sample_rate_hz)
@@ -54,7 +75,7 @@ def check_doppler_fits(cfg: Config, sc, p, sample_rate_hz: float) -> None:
         return
     import numpy as np
 
-    from gateway.relay import relay_dl
+    from orbit.relay import relay_dl
 
     t_s = np.linspace(p.aos_s, p.los_s, 61)
     doppler_hz = float(np.max(np.abs(relay_dl(sc.gateway, sc.sat, sc.beam, t_s, sc.carriers).phase_rate_hz)))
@@ -70,40 +91,60 @@ def check_doppler_fits(cfg: Config, sc, p, sample_rate_hz: float) -> None:
 
 def transmit(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    if args.seconds <= 0:
-        raise SystemExit("--seconds must be > 0")
     num = numerology(cfg.cell.n_rb_dl)
+    pipeline = default_pipeline() if getattr(args, "pipeline", None) is None else args.pipeline
+    n_subframes = max(1, round(args.seconds * 1000))
+    with downlink_source(cfg, n_subframes, pipeline=pipeline) as blocks:
+        # with the pipeline the eNodeB worker starts up while this process predicts the pass
+        return _transmit(args, cfg, num, blocks, pipeline, n_subframes)
+
+
+def _transmit(args, cfg: Config, num, blocks, pipeline: bool, n_subframes: int) -> int:
     fs = num.sample_rate_hz
     comp, n_aos, comp_text = dl_precompensator(cfg, fs)
-    enb = ENodeB(cfg)
-    n_subframes = max(1, round(args.seconds * 1000))
     print(
         f"soragate transmit: profile '{cfg.name}', radio '{cfg.radio.driver}', {fs / 1e6:.2f} Msps at "
-        f"{cfg.cell.dl_frequency_hz / 1e6:.1f} MHz, {n_subframes} ms\n  pre-compensation: {comp_text}",
+        f"{cfg.cell.dl_frequency_hz / 1e6:.1f} MHz, {n_subframes} ms, "
+        f"{'pipelined (eNodeB in a worker process)' if pipeline else 'one process'}\n  pre-compensation: {comp_text}",
         flush=True,
     )
     radio = open_radio(cfg.radio, sample_rate_hz=fs, center_frequency_hz=cfg.cell.dl_frequency_hz)
+    if isinstance(radio, LoopbackRadio):
+        radio.detach_receiver()  # nothing in this process reads the loopback: count, don't store
+    # srsRAN peer (srsUE): its ZMQ radio blocks its transmitter until asked, so keep requesting its
+    # uplink in step with the downlink (discarded until the uplink receiver exists; docs/radio.md)
+    drain = UplinkDrain.for_radio(radio, lead_samples=20 * num.samples_per_subframe)
     t0 = time.perf_counter()
     sent = 0
+    uplink_samples = 0
+    first_sample_s = None
     try:
-        for k in range(n_subframes):
-            sf = enb.subframe(k)
-            x = combine_ports(sf.samples)
+        for n, x in blocks:
             if comp is not None:
-                x = comp.process(x, n_aos + sf.n)
-            radio.tx(x, timestamp=sf.n)
-            sent = k + 1
+                x = comp.process(x, n_aos + n)
+            radio.tx(x, timestamp=n)
+            sent += 1
+            if first_sample_s is None:
+                first_sample_s = process_age_s()
             if sent % 1000 == 0:
                 rate = sent / 1000 / (time.perf_counter() - t0)
                 print(f"  {sent / 1000:.0f} s sent ({rate:.2f} x real time)", flush=True)
     except KeyboardInterrupt:
         print("  stopped by the user", flush=True)
     finally:
+        if drain is not None:
+            uplink_samples = drain.stop()
         counters = radio.counters.as_dict()
         radio.close()
     wall_s = time.perf_counter() - t0
+    if drain is not None:
+        print(f"  uplink: {uplink_samples} samples requested from the srsRAN peer (discarded: no uplink receiver yet)")
+        if drain.error is not None:
+            print(f"  WARNING: the uplink requests stopped: {drain.error}")
     volume = ("samples_tx", "frames_tx", "samples_rx", "frames_rx")
     problems = {k: v for k, v in counters.items() if v and k not in volume}
+    if first_sample_s is not None:
+        print(f"  first subframe handed to the radio {first_sample_s:.2f} s after the process started")
     print(f"  sent {sent} ms in {wall_s:.2f} s ({sent / 1000 / wall_s:.2f} x real time); radio counters: {counters}")
     if problems:
         print(f"  WARNING: the radio reported {problems}")

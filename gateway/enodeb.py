@@ -54,6 +54,7 @@ class ENodeB:
 
     def __init__(self, cfg: Config):
         self.cell = cfg.cell
+        self.dl_cell = cfg.cell.dl_cell()  # what phy takes (phy.cell.DlCell)
         self.scheduler = DlScheduler.from_config(cfg)  # SIB1/SIB2 encoded once here
         self.samples_per_subframe = numerology(self.cell.n_rb_dl).samples_per_subframe
 
@@ -63,8 +64,15 @@ class ENodeB:
         plan = self.scheduler.schedule(sfn, sf)
         grid = self._broadcast_grid(sfn, sf)
         if plan.assignments or plan.phich:
-            add_dl_data(grid, self.cell, sfn, sf, plan.assignments, plan.phich)
+            add_dl_data(grid, self.dl_cell, sfn, sf, plan.assignments, plan.phich)
         return TimedSubframe(k * self.samples_per_subframe, sfn, sf, ofdm_modulate(grid), plan)
+
+    def fast_forward(self, k_first: int) -> None:
+        """Bring a new eNodeB to stream subframe k_first: run the scheduler (the only state: HARQ,
+        traffic generator) over subframes 0..k_first-1 without building them (a restarted stage
+        resumes where its stream stopped, gateway/pipeline.py); the PHY is pure and needs nothing."""
+        for k in range(k_first):
+            self.scheduler.schedule((self.cell.sfn_start + k // 10) % 1024, k % 10)
 
     def _broadcast_grid(self, sfn: int, sf: int) -> np.ndarray:
         """The grid of phy.downlink.build_subframe without its OFDM step (one IFFT saved per subframe)."""
@@ -86,9 +94,10 @@ def downlink_subframes(cfg: Config, n_subframes: int, first_subframe: int = 0) -
 def broadcast_subframes(cell: CellConfig, n_subframes: int, first_subframe: int = 0) -> Iterator[TimedSubframe]:
     """Yield `n_subframes` broadcast-only subframes (PSS/SSS, CRS, PBCH, PCFICH) from `first_subframe`."""
     spsf = numerology(cell.n_rb_dl).samples_per_subframe
+    dl_cell = cell.dl_cell()
     for k in range(first_subframe, first_subframe + n_subframes):
         sfn = (cell.sfn_start + k // 10) % 1024
-        sf = build_subframe(cell, sfn, k % 10)
+        sf = build_subframe(dl_cell, sfn, k % 10)
         yield TimedSubframe(n=k * spsf, sfn=sfn, subframe=k % 10, samples=sf.samples)
 
 

@@ -3,7 +3,7 @@
     out(n) = in(n + delta(n)) * exp(+j 2 pi phi(n))          n = integer sample counter at fs
 DL pre-compensation:  delta(n) = fs (tau_hat(n/fs) - D),        phi(n) = phi_hat(n/fs)
 UL post-compensation: delta(n) = fs (tau_ul(n/fs - D) - D),     phi(n) = phi_ul(n/fs - D)
-with tau_hat/phi_hat the two-hop delay/phase indexed by send time (gateway.relay), so the beam
+with tau_hat/phi_hat the two-hop delay/phase indexed by send time (orbit.relay), so the beam
 centre receives x(t - D) with no Doppler and no drift, and the eNodeB sees its UL at 2D.
 
 How (all NumPy array code, no per-sample loop):
@@ -13,9 +13,10 @@ How (all NumPy array code, no per-sample loop):
 - The stream is cut into fixed absolute segments of S = 256 samples; per segment delta, phi and
   their slopes at the segment centre (float64). Each segment is split into sub-chunks of M = 16
   samples; a sub-chunk reads its input at the integer part k of delta (at the sub-chunk centre)
-  through an 8-tap Farrow interpolator whose taps are the polynomial (order 5) in the fraction mu,
-  evaluated once per sub-chunk. The drift of delta inside one sub-chunk (< 4e-4 sample at 5e-5 s/s)
-  is left out: -72 dB against the interpolator's own -62 dB (LTE 20 MHz, 0.293 fs occupied).
+  through the 8-tap Farrow interpolator of dsp.farrow (shared with the channel simulator) whose
+  taps are the polynomial (order 5) in the fraction mu, evaluated once per sub-chunk.
+  The drift of delta inside one sub-chunk (< 4e-4 sample at 5e-5 s/s) is left out:
+  -72 dB against the interpolator's own -62 dB (LTE 20 MHz, 0.293 fs occupied).
 - Per-sub-chunk parameters (delta, k, taps, phasors) are computed for whole aligned batches of
   B = 65536 samples at once and sliced by each block: few NumPy calls per block, and values that
   depend only on the absolute sample counter.
@@ -35,12 +36,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.farrow import N_TAPS, farrow_kernel
+
 __all__ = [
-    "MODES", "CompensationTrack", "Compensator", "FarrowKernel", "choose_target_delay", "guard_s",
+    "MODES", "CompensationTrack", "Compensator", "choose_target_delay", "guard_s",
 ]
 
 MODES = ("off", "doppler", "delay", "both")
@@ -49,7 +51,7 @@ _S = 256  # segment: delay/phase and slopes evaluated once at its centre (float6
 _MS = 16  # sub-chunk: one set of interpolator taps (constant fraction mu)
 _NSUB = _S // _MS
 _B = 65536  # parameter batch: taps and phasors of B samples (aligned) computed together
-_NT = 8  # interpolator taps, at offsets -3..4 around the integer read position
+_NT = N_TAPS  # interpolator taps (dsp.farrow), at offsets -3..4 around the integer read position
 _T0 = -(_NT // 2 - 1)
 
 
@@ -58,67 +60,13 @@ def guard_s(sample_rate_hz: float) -> float:
     return (_MS + _NT + 4) / sample_rate_hz
 
 
-@dataclass(frozen=True)
-class FarrowKernel:
-    """Farrow interpolator: tap k at fraction mu is sum_p coeffs[p, k] (mu - 1/2)^p.
-
-    coeffs (order+1, n_taps) float64, taps at sample offsets `offsets` = -(n/2-1) .. n/2, so
-    sum_k h_k(mu) x[i + offsets[k]] ~ x(i + mu) for mu in [0, 1).
-    """
-
-    coeffs: np.ndarray
-    offsets: np.ndarray
-
-    @staticmethod
-    def design(n_taps: int = _NT, order: int = 5, band: float = 0.30, n_mu: int = 64,
-               n_freq: int = 256) -> FarrowKernel:
-        """Least squares over f in [-band, band] (cycles/sample) and mu on a uniform grid of [0, 1]:
-        minimise sum |sum_k h_k(mu) e^{j 2 pi f t_k} - e^{j 2 pi f mu}|^2 (real coefficients).
-
-        The defaults (8 taps, order 5, band 0.30 fs) give -62 dB mean error power over an LTE 20 MHz
-        band (0.293 fs) at 30.72 Msps, -59 dB at the worst fraction.
-        """
-        t = np.arange(n_taps) - (n_taps // 2 - 1)
-        f = np.linspace(-band, band, n_freq)
-        mu = (np.arange(n_mu) + 0.5) / n_mu
-        upow = (mu - 0.5)[:, None] ** np.arange(order + 1)[None, :]  # (n_mu, P+1)
-        basis = np.exp(2j * np.pi * f[:, None] * t[None, :])  # (n_freq, n_taps)
-        a = (upow[:, None, :, None] * basis[None, :, None, :]).reshape(n_mu * n_freq, -1)
-        b = np.exp(2j * np.pi * mu[:, None] * f[None, :]).reshape(-1)
-        sol, *_ = np.linalg.lstsq(np.vstack([a.real, a.imag]), np.r_[b.real, b.imag], rcond=None)
-        return FarrowKernel(coeffs=sol.reshape(order + 1, n_taps), offsets=t)
-
-    def taps(self, mu: np.ndarray, repeat: int = 1) -> np.ndarray:
-        """(n_taps, repeat * len(mu)) float32 taps for fractions mu in [0, 1), each column repeated
-        `repeat` times (2: one column per float32 of interleaved complex64 samples)."""
-        u = np.asarray(mu, dtype=np.float32) - np.float32(0.5)
-        upow = np.empty((self.coeffs.shape[0], u.size), dtype=np.float32)
-        upow[0] = 1.0
-        for p in range(1, upow.shape[0]):
-            np.multiply(upow[p - 1], u, out=upow[p])
-        if repeat > 1:
-            upow = np.repeat(upow, repeat, axis=1)
-        # einsum, not matmul: a BLAS call this small may wake OpenBLAS threads that cost more than the work
-        return np.einsum("pk,pc->kc", self.coeffs.astype(np.float32), upow)
-
-
-_KERNEL: FarrowKernel | None = None
-
-
-def _kernel() -> FarrowKernel:
-    global _KERNEL  # immutable design computed once (a cache, not state)
-    if _KERNEL is None:
-        _KERNEL = FarrowKernel.design()
-    return _KERNEL
-
-
 TrackFunc = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 class CompensationTrack:
     """delay tau (s) and phase phi (cycles) vs send time, cubic Hermite between coarse knots.
 
-    `func(t_s) -> (tau_s, dtau_dt, phi_cycles, dphi_dt_hz)` (e.g. a gateway.relay track); knots at
+    `func(t_s) -> (tau_s, dtau_dt, phi_cycles, dphi_dt_hz)` (e.g. an orbit.relay track); knots at
     absolute sample counters k * step_samples, computed lazily per segment of 256 knots.
     """
 
@@ -212,7 +160,7 @@ class Compensator:
         self.target_delay_s = float(target_delay_s)
         lag_shift = self.target_delay_s * self.fs if direction == "ul" else 0.0
         self._centre_off = (_S - 1) / 2.0 - lag_shift  # track position of segment s's centre: s S + this
-        self._coeffs32 = _kernel().coeffs.astype(np.float32)  # (P+1, NT)
+        self._coeffs32 = farrow_kernel().coeffs.astype(np.float32)  # (P+1, NT)
         half = (_S - 1) / 2.0
         # offsets (samples) from the segment centre of each sub-chunk's centre and first sample
         self._sub_centre = np.arange(_NSUB) * _MS + (_MS - 1) / 2.0 - half

@@ -9,20 +9,34 @@ Modules: sib.py (TS 36.331 messages via pycrate), si_schedule.py (36.331 5.2, 36
 pdu.py (36.321 6.1/6.2 MAC PDU layouts with construct).
 """
 
-from .pdu import (
-    MacSubPdu,
-    Rar,
-    RarPdu,
-    RarUlGrant,
-    build_dl_sch_pdu,
-    build_rar,
-    contention_resolution_ce,
-    parse_dl_sch_pdu,
-    parse_rar,
-    timing_advance_ce,
-)
-from .si_schedule import SiSchedule, si_occasion, si_schedule, si_schedule_from_sib1, sib1_occasion
-from .sib import Sib1Info, decode_bcch_dl_sch, encode_si_sib2, encode_sib1, pad_to_tbs, sib1_info
+import importlib
+
+# Lazy (PEP 562): `import mac.plmn` (gateway.config) must not pull in pycrate's RRC tables (~0.4 s of
+# start-up, issue 13); each name below is imported from its module on first use.
+_SUBMODULE = {
+    **dict.fromkeys(
+        ("MacSubPdu", "Rar", "RarPdu", "RarUlGrant", "build_dl_sch_pdu", "build_rar", "contention_resolution_ce",
+         "parse_dl_sch_pdu", "parse_rar", "timing_advance_ce"),
+        "pdu",
+    ),
+    **dict.fromkeys(("SiSchedule", "si_occasion", "si_schedule", "si_schedule_from_sib1", "sib1_occasion"),
+                    "si_schedule"),
+    **dict.fromkeys(("Sib1Info", "decode_bcch_dl_sch", "encode_si_sib2", "encode_sib1", "pad_to_tbs", "sib1_info"),
+                    "sib"),
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULE:
+        value = getattr(importlib.import_module(f".{_SUBMODULE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mac' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "MacSubPdu",

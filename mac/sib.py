@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pycrate_asn1dir import RRCLTE
 
-from gateway.config.system_info import Plmn
+from mac.plmn import Plmn
+from phy.ul_config import PrachConfig, PucchConfigCommon, PuschConfigCommon, UlCellConfig
 
 if TYPE_CHECKING:
     from gateway.config import CellConfig, SystemInfoConfig
@@ -31,6 +32,8 @@ __all__ = [
     "sib1_value",
     "sib2_value",
     "sib2_from_message",
+    "ul_cell_config",
+    "ul_cell_config_from_sib2",
 ]
 
 _BCCH_DL_SCH = RRCLTE.EUTRA_RRC_Definitions.BCCH_DL_SCH_Message
@@ -129,7 +132,7 @@ def sib2_value(cell: CellConfig, si: SystemInfoConfig) -> dict:
     n_rb_ul = cell.n_rb_dl  # symmetric FDD carrier
     prach_freq_offset = si.prach_offset_prb(n_rb_ul)
     rach = {
-        "preambleInfo": {"numberOfRA-Preambles": "n52"},
+        "preambleInfo": {"numberOfRA-Preambles": f"n{si.number_of_ra_preambles}"},
         "powerRampingParameters": {
             "powerRampingStep": "dB6",
             "preambleInitialReceivedTargetPower": f"dBm{si.preamble_initial_received_target_power_dbm}",
@@ -166,16 +169,21 @@ def sib2_value(cell: CellConfig, si: SystemInfoConfig) -> dict:
                 "n-SB": 1,
                 "hoppingMode": "interSubFrame",
                 "pusch-HoppingOffset": 2,
-                "enable64QAM": False,
+                "enable64QAM": si.enable_64qam,
             },
             "ul-ReferenceSignalsPUSCH": {
-                "groupHoppingEnabled": False,
-                "groupAssignmentPUSCH": 0,
-                "sequenceHoppingEnabled": False,
-                "cyclicShift": 0,
+                "groupHoppingEnabled": si.group_hopping_enabled,
+                "groupAssignmentPUSCH": si.group_assignment_pusch,
+                "sequenceHoppingEnabled": si.sequence_hopping_enabled,
+                "cyclicShift": si.pusch_cyclic_shift,
             },
         },
-        "pucch-ConfigCommon": {"deltaPUCCH-Shift": "ds2", "nRB-CQI": 2, "nCS-AN": 0, "n1PUCCH-AN": 12},
+        "pucch-ConfigCommon": {
+            "deltaPUCCH-Shift": f"ds{si.delta_pucch_shift}",
+            "nRB-CQI": si.n_rb_cqi,
+            "nCS-AN": si.n_cs_an,
+            "n1PUCCH-AN": si.n1_pucch_an,
+        },
         "soundingRS-UL-ConfigCommon": ("release", 0),
         "uplinkPowerControlCommon": {
             "p0-NominalPUSCH": si.p0_nominal_pusch_dbm,
@@ -212,6 +220,75 @@ def sib2_value(cell: CellConfig, si: SystemInfoConfig) -> dict:
         "freqInfo": freq_info,
         "timeAlignmentTimerCommon": si.time_alignment_timer,
     }
+
+
+_UL_BW_TO_N_RB = {v: k for k, v in _N_RB_TO_UL_BW.items()}
+
+
+def ul_cell_config(cell: CellConfig, si: SystemInfoConfig) -> UlCellConfig:
+    """The gateway's uplink cell description, from the same profile values SIB2 broadcasts."""
+    n_rb_ul = cell.n_rb_dl  # symmetric FDD carrier, as sib2_value broadcasts
+    return UlCellConfig(
+        n_id_cell=cell.pci,
+        n_rb_ul=n_rb_ul,
+        prach=PrachConfig(
+            root_sequence_index=si.root_sequence_index,
+            config_index=si.prach_config_index,
+            zero_correlation_zone_config=si.zero_correlation_zone_config,
+            high_speed_flag=si.high_speed_flag,
+            freq_offset_prb=si.prach_offset_prb(n_rb_ul),
+            n_preambles=si.number_of_ra_preambles,
+        ),
+        pusch=PuschConfigCommon(
+            group_hopping=si.group_hopping_enabled,
+            sequence_hopping=si.sequence_hopping_enabled,
+            group_assignment=si.group_assignment_pusch,
+            cyclic_shift=si.pusch_cyclic_shift,
+            enable_64qam=si.enable_64qam,
+        ),
+        pucch=PucchConfigCommon(
+            delta_shift=si.delta_pucch_shift, n_rb_cqi=si.n_rb_cqi, n_cs_an=si.n_cs_an, n1_pucch_an=si.n1_pucch_an
+        ),
+    )
+
+
+def ul_cell_config_from_sib2(sib2: dict, n_id_cell: int, n_rb_dl: int) -> UlCellConfig:
+    """The handset's uplink cell description, read from the SIB2 it decoded (`sib2_from_message`): the
+    PCI comes from its cell search, the uplink bandwidth from freqInfo ul-Bandwidth (absent: the DL
+    bandwidth of the MIB, TS 36.331 SystemInformationBlockType2)."""
+    common = sib2["radioResourceConfigCommon"]
+    prach = common["prach-Config"]
+    info = prach["prach-ConfigInfo"]
+    pusch = common["pusch-ConfigCommon"]
+    basic, refsig = pusch["pusch-ConfigBasic"], pusch["ul-ReferenceSignalsPUSCH"]
+    pucch = common["pucch-ConfigCommon"]
+    bandwidth = sib2.get("freqInfo", {}).get("ul-Bandwidth")
+    n_rb_ul = _UL_BW_TO_N_RB[bandwidth] if bandwidth is not None else int(n_rb_dl)
+    return UlCellConfig(
+        n_id_cell=int(n_id_cell),
+        n_rb_ul=n_rb_ul,
+        prach=PrachConfig(
+            root_sequence_index=prach["rootSequenceIndex"],
+            config_index=info["prach-ConfigIndex"],
+            zero_correlation_zone_config=info["zeroCorrelationZoneConfig"],
+            high_speed_flag=bool(info["highSpeedFlag"]),
+            freq_offset_prb=info["prach-FreqOffset"],
+            n_preambles=int(common["rach-ConfigCommon"]["preambleInfo"]["numberOfRA-Preambles"][1:]),
+        ),
+        pusch=PuschConfigCommon(
+            group_hopping=bool(refsig["groupHoppingEnabled"]),
+            sequence_hopping=bool(refsig["sequenceHoppingEnabled"]),
+            group_assignment=refsig["groupAssignmentPUSCH"],
+            cyclic_shift=refsig["cyclicShift"],
+            enable_64qam=bool(basic["enable64QAM"]),
+        ),
+        pucch=PucchConfigCommon(
+            delta_shift=int(pucch["deltaPUCCH-Shift"][2:]),
+            n_rb_cqi=pucch["nRB-CQI"],
+            n_cs_an=pucch["nCS-AN"],
+            n1_pucch_an=pucch["n1PUCCH-AN"],
+        ),
+    )
 
 
 def encode_si_sib2(cell: CellConfig, si: SystemInfoConfig) -> bytes:

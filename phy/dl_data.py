@@ -70,7 +70,7 @@ def add_dl_data(
 ) -> np.ndarray:
     """Add PDCCHs, PDSCHs and PHICHs to `grid` (n_ports, 14, 12 n_rb) complex64 in place; returns it.
 
-    cell: any object with CellConfig's attributes (n_rb_dl, pci, n_ports, n_ctrl_symbols,
+    cell: a phy.cell.DlCell (or any object with its attributes n_rb_dl, pci, n_ports, n_ctrl_symbols,
     phich_duration, phich_resource). PDSCH allocations must not overlap (checked).
     sfn is accepted for symmetry with build_subframe (no data-channel quantity depends on it in FDD).
     """
@@ -143,7 +143,9 @@ def _check_disjoint(grants: Sequence[tuple[PdschGrant, np.ndarray]], n_rb: int) 
         used[1, grant.prbs[1]] = True
 
 
-@lru_cache(maxsize=256)
+# Bounded: one cell repeats SIB1 and the SI messages (8 entries measured at 20 MHz over 400 subframes);
+# an entry is a few PRBs of symbols (kB).
+@lru_cache(maxsize=64)
 def _common_pdsch(
     tb: bytes, prbs: bytes, tbs: int, q_m: int, rv: int, rnti: int, n_rb: int, n_id_cell: int, n_ports: int,
     n_ctrl: int, subframe: int, n_soft: int | None,

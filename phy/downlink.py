@@ -12,19 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .cell import DlCell
 from .channels.pbch import Mib, pbch_map
 from .channels.pcfich import pcfich_map
 from .grid import new_grid
 from .ofdm import ofdm_modulate
 from .refsig import map_crs
 from .sync import map_sync
-
-if TYPE_CHECKING:
-    from gateway.config.cell import CellConfig
 
 __all__ = ["DownlinkSubframe", "build_subframe", "static_grid"]
 
@@ -48,12 +45,12 @@ def static_grid(n_rb: int, n_id_cell: int, n_ports: int, cfi: int, subframe: int
     return grid
 
 
-def build_subframe(cell: CellConfig, sfn: int, subframe: int) -> DownlinkSubframe:
+def build_subframe(cell: DlCell, sfn: int, subframe: int) -> DownlinkSubframe:
     """Broadcast downlink of subframe `subframe` (0..9) of frame `sfn` (0..1023) for `cell`.
 
-    `cell`: any object with CellConfig's attributes (n_rb_dl, pci, n_ports, cfi, phich_duration,
-    phich_resource). Returns fresh, writable arrays (callers may add PDCCH/PDSCH to the grid and
-    re-modulate with phy.ofdm.ofdm_modulate).
+    `cell`: a phy.cell.DlCell (or any object with its attributes n_rb_dl, pci, n_ports, cfi,
+    phich_duration, phich_resource). Returns fresh, writable arrays (callers may add PDCCH/PDSCH to
+    the grid and re-modulate with phy.ofdm.ofdm_modulate).
     """
     if not 0 <= sfn <= 1023:
         raise ValueError(f"sfn must be 0..1023, got {sfn}")

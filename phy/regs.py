@@ -189,7 +189,7 @@ def control_regs_for(
 
 
 def control_regs(cell, subframe: int) -> ControlRegs:
-    """REG layout of `cell`'s control region in `subframe` (any object with CellConfig's attributes).
+    """REG layout of `cell`'s control region in `subframe` (a phy.cell.DlCell or any object like it).
 
     Uses cell.n_rb_dl, cell.pci, cell.n_ports, cell.n_ctrl_symbols, cell.phich_duration and
     cell.phich_resource. FDD: the layout is the same in every subframe.

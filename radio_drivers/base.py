@@ -9,8 +9,10 @@ Every driver (loopback, zmq, srsran_zmq, soapy, sigmf) is a `Radio`:
 
 Time is the stream's integer sample counter n (DESIGN.md 2); `timestamp` is n of the first sample.
 `rx` returns at most `n` samples that are contiguous in time: it returns fewer only at a
-discontinuity (sequence gap, timestamp jump, new burst, overflow) or when the peer went quiet after
-some samples arrived, so a gap is never silently spliced. With nothing at all it raises RadioTimeout.
+discontinuity (sequence gap, timestamp jump, new burst, overflow; a block that starts after one holds
+what had arrived, so the caller learns of it at once) or when the peer went quiet after some samples
+arrived, so a gap is never silently spliced. With nothing at all it raises RadioTimeout.
+radio_drivers.rx_gaps.read_contiguous turns the blocks into one capture with its gaps marked.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -33,12 +36,23 @@ __all__ = [
     "RadioTimeout",
     "EndOfStream",
     "FrameFlags",
+    "MAX_SEQUENCE_JUMP",
+    "nonfinite_count",
     "register_driver",
     "get_driver",
     "driver_names",
 ]
 
 log = logging.getLogger("soragate.radio")
+
+# A forward sequence jump larger than this (frames) is not a loss a stream can have had (1 ms frames:
+# 17 minutes): it is counted as a stream restart or corruption, not as that many dropped frames.
+MAX_SEQUENCE_JUMP = 1 << 20
+
+
+def nonfinite_count(samples: np.ndarray) -> int:
+    """Number of samples with a NaN or inf part (a received payload must have none)."""
+    return int(samples.size - np.count_nonzero(np.isfinite(samples)))
 
 
 class RadioError(RuntimeError):
@@ -77,7 +91,13 @@ class RadioCounters:
     timestamp_jumps: int = 0
     stream_changes: int = 0  # sample rate / centre frequency / format / stream id mismatch
     timeouts: int = 0
-    reconnects: int = 0  # peer restarted (sequence restarted) or socket re-created
+    reconnects: int = 0  # peer restarted (sequence restarted or jumped beyond MAX_SEQUENCE_JUMP) or socket re-created
+    duplicate_frames: int = 0  # frames received again (sequence already seen within the window): dropped
+    socket_resets: int = 0  # a socket re-created after a protocol error (srsRAN REQ/REP state, multipart)
+    orphaned_replies: int = 0  # srsRAN: a requester left before its reply; the samples wait for the next request
+    rx_holes: int = 0  # holes in a capture's timeline zero-filled and marked (radio_drivers.rx_gaps)
+    hole_samples: int = 0  # zero samples inserted for them
+    overlap_samples: int = 0  # samples received again for times already captured: dropped
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -95,6 +115,7 @@ class Radio(abc.ABC):
         self.center_frequency_hz = float(center_frequency_hz)
         self.counters = RadioCounters()
         self.closed = False
+        self._count_lock = threading.Lock()  # a driver may count from a receive thread too
 
     # --- the interface -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -120,7 +141,8 @@ class Radio(abc.ABC):
     # --- helpers -------------------------------------------------------------------------------
     def count(self, counter: str, message: str, *, by: int = 1, level: int = logging.WARNING) -> None:
         """Increment `counter` and log why (the one place events are reported)."""
-        setattr(self.counters, counter, getattr(self.counters, counter) + by)
+        with self._count_lock:
+            setattr(self.counters, counter, getattr(self.counters, counter) + by)
         log.log(level, "[%s] %s", self.name, message)
 
     def __enter__(self) -> Radio:

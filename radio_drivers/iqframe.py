@@ -23,6 +23,7 @@ The payload part is the raw samples in `sample_format` (radio_drivers.formats), 
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from construct import (
@@ -93,6 +94,7 @@ IQ_HEADER = Struct(
 HEADER_SIZE = IQ_HEADER.sizeof()
 _IQ_HEADER_FAST = IQ_HEADER.compile()  # same structure, compiled to Python code (~10x faster per frame)
 _FLAG_NAMES = ("start_of_burst", "end_of_burst", "time_valid", "underflow", "overflow")
+_ALL_FLAGS = 0x1F
 
 
 class FrameError(ValueError):
@@ -153,6 +155,12 @@ def unpack_header(data) -> IQHeader:
         raise FrameError("bad_header", f"undecodable IQ frame header: {exc}") from None
     if not isinstance(c.sample_format, str) or c.sample_format not in _FORMAT_CODES:
         raise FrameError("bad_format", f"unknown sample format code {int(c.sample_format)}")
+    if not (math.isfinite(c.sample_rate_hz) and c.sample_rate_hz > 0 and math.isfinite(c.center_frequency_hz)):
+        raise FrameError(
+            "bad_header", f"sample rate {c.sample_rate_hz!r} / centre frequency {c.center_frequency_hz!r} not finite"
+        )
+    if raw[5] & ~_ALL_FLAGS:
+        raise FrameError("bad_flags", f"flags {raw[5]:#04x} set undefined bits (defined: {_ALL_FLAGS:#04x})")
     flags = FrameFlags.NONE
     for name in _FLAG_NAMES:
         if c.flags[name]:

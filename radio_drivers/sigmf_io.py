@@ -4,11 +4,20 @@ A recording is `<stem>.sigmf-data` (raw cf32_le samples) + `<stem>.sigmf-meta` (
 core:sample_rate, core:description, core:hw, core:recorder, one capture per continuous segment with
 core:frequency, core:datetime of its first sample and core:global_index = the stream's sample counter,
 annotations for events). Every meta file is written through sigmf's validator.
+
+Failures keep their cause and leave a valid recording: a recorder closed with no samples writes an
+empty recording (0-byte data, meta with its checksum), one left by an exception keeps what was
+written (cut to whole samples), notes the error in an `aborted` annotation and lets the error
+propagate. Reading checks the meta (JSON, SigMF schema, datatype), the data file's presence, its
+length (whole samples) and its checksum, and raises RadioError saying which.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +39,7 @@ __all__ = [
     "RecordingTap",
     "format_datetime",
     "parse_datetime",
+    "sigmf_paths",
 ]
 
 RECORDER = "soragate"
@@ -68,11 +78,29 @@ def _as_annotation(a) -> Annotation:
     return Annotation(*a)
 
 
-def _paths(path_stem: str | Path) -> tuple[Path, Path]:
+def sigmf_paths(path_stem: str | Path) -> tuple[Path, Path]:
+    """(data path, meta path) of a recording given as its stem, its .sigmf-meta or its .sigmf-data.
+
+    A stem must name a file: 'dir/' would give a hidden 'dir/.sigmf-meta', which sigmf extends to
+    '.sigmf-meta.sigmf-meta'."""
     stem = str(path_stem)
     for ext in (".sigmf-meta", ".sigmf-data"):
         stem = stem.removesuffix(ext)
+    if not stem or stem.endswith(("/", os.sep)) or Path(stem).name in ("", ".", ".."):
+        raise RadioError(
+            f"{path_stem!r} names a directory, not a recording; give a path stem such as "
+            f"{str(Path(stem or '.') / 'dl')!r} (writes dl.sigmf-data and dl.sigmf-meta)"
+        )
     return Path(stem + ".sigmf-data"), Path(stem + ".sigmf-meta")
+
+
+def _sha512(path: Path) -> str:
+    """SHA-512 of a file read in 1 MiB pieces (sigmf memory-maps, which fails on an empty file)."""
+    h = hashlib.sha512()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(1 << 20), b""):
+            h.update(piece)
+    return h.hexdigest()
 
 
 def _write_meta(
@@ -86,7 +114,6 @@ def _write_meta(
 ) -> None:
     """captures: (sample_start, global_index, center_frequency_hz, datetime of sample_start or None)."""
     meta = SigMFFile(
-        data_file=str(data_path),
         global_info={
             "core:datatype": "cf32_le",
             "core:sample_rate": float(sample_rate_hz),
@@ -94,6 +121,7 @@ def _write_meta(
             "core:hw": hw,
             "core:recorder": RECORDER,
             "core:version": sigmf.__specification__,
+            "core:sha512": _sha512(data_path),  # what sigmf would compute, without its memory map
         },
     )
     for start, global_index, freq, when in captures:
@@ -124,7 +152,7 @@ def write_sigmf(
     datetime_utc: UTC time of samples[0] (None: now). annotations: Annotation, dict or tuple
     (sample_start, sample_count, label, comment).
     """
-    data_path, meta_path = _paths(path_stem)
+    data_path, meta_path = sigmf_paths(path_stem)
     data_path.parent.mkdir(parents=True, exist_ok=True)
     np.ascontiguousarray(samples, dtype=_DTYPE).tofile(data_path)
     when = datetime_utc or dt.datetime.now(dt.timezone.utc)
@@ -154,24 +182,74 @@ class SigMFRecording:
     annotations: tuple[Annotation, ...]
 
 
+def _load_meta(meta_path: Path) -> SigMFFile:
+    """The metadata of a recording, checked against the SigMF schema; RadioError says what is wrong."""
+    try:
+        obj = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RadioError(f"{meta_path}: not a SigMF metadata file (invalid JSON: {exc})") from None
+    except OSError as exc:
+        raise RadioError(f"{meta_path}: cannot read the metadata: {exc.strerror or exc}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("global"), dict):
+        raise RadioError(f"{meta_path}: not a SigMF metadata file (no 'global' object)")
+    try:
+        meta = SigMFFile(metadata=obj)
+        meta.validate()
+    except Exception as exc:  # sigmf/jsonschema raise several types for a non-conforming file
+        raise RadioError(f"{meta_path}: not valid SigMF metadata: {str(exc).splitlines()[0]}") from None
+    return meta
+
+
 def read_sigmf(path_stem: str | Path) -> SigMFRecording:
-    """Read a recording (validated by sigmf, checksum checked) into memory."""
-    data_path, meta_path = _paths(path_stem)
-    if not meta_path.exists():
+    """Read a recording (schema validated by sigmf, length and checksum checked) into memory.
+
+    Raises RadioError for a missing or invalid meta, a datatype other than cf32_le/ci16_le, several
+    channels, a missing data file, a data file that is not a whole number of samples (truncated) or
+    whose SHA-512 differs from core:sha512.
+    """
+    data_path, meta_path = sigmf_paths(path_stem)
+    if not meta_path.is_file():
         raise RadioError(f"SigMF metadata {meta_path} not found")
-    meta = sigmf.sigmffile.fromfile(str(meta_path))
+    meta = _load_meta(meta_path)
     datatype = meta.get_global_field("core:datatype")
-    raw = np.fromfile(data_path, dtype=np.uint8)
     if datatype not in ("cf32_le", "ci16_le"):
         raise RadioError(f"{meta_path}: datatype {datatype!r} not supported (cf32_le or ci16_le)")
+    if meta.get_global_field("core:num_channels", 1) != 1:
+        raise RadioError(f"{meta_path}: {meta.get_global_field('core:num_channels')} channels; one is supported")
+    if not data_path.is_file():
+        raise RadioError(f"{meta_path}: its data file {data_path} is missing")
+    sample_bytes = 8 if datatype == "cf32_le" else 4
+    size = data_path.stat().st_size
+    if size % sample_bytes:
+        raise RadioError(
+            f"{data_path}: {size} bytes is not a whole number of {datatype} samples ({sample_bytes} bytes "
+            "each): the recording is truncated or not of this datatype"
+        )
+    expected = meta.get_global_field("core:sha512")
+    if expected is not None and _sha512(data_path) != expected:
+        raise RadioError(f"{data_path}: SHA-512 differs from the meta's core:sha512 (the data file was changed)")
+    raw = np.fromfile(data_path, dtype=np.uint8)
     samples = from_wire(raw, datatype).copy()
+    try:
+        return _recording(meta, samples)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RadioError(f"{meta_path}: unusable metadata field ({type(exc).__name__}: {exc})") from None
+
+
+def _recording(meta: SigMFFile, samples: np.ndarray) -> SigMFRecording:
+    """The SigMFRecording of validated metadata and its samples; KeyError/TypeError/ValueError on odd fields."""
+    sample_rate_hz = float(meta.get_global_field("core:sample_rate"))
+    if not np.isfinite(sample_rate_hz) or sample_rate_hz <= 0:
+        raise ValueError(f"core:sample_rate {sample_rate_hz} must be a positive number")
     captures = []
     for c in meta.get_captures():
         when = c.get("core:datetime")
-        start = c["core:sample_start"]
+        start = int(c["core:sample_start"])
+        if not 0 <= start <= len(samples) or (captures and start < captures[-1][0]):
+            raise ValueError(f"capture core:sample_start {start} outside 0..{len(samples)} or out of order")
         captures.append(
             (
-                int(start),
+                start,
                 int(c.get("core:global_index", start)),
                 float(c.get("core:frequency", 0.0)),
                 parse_datetime(when) if when else None,
@@ -189,7 +267,7 @@ def read_sigmf(path_stem: str | Path) -> SigMFRecording:
     first = captures[0] if captures else (0, 0, 0.0, None)
     return SigMFRecording(
         samples=samples,
-        sample_rate_hz=float(meta.get_global_field("core:sample_rate")),
+        sample_rate_hz=sample_rate_hz,
         center_frequency_hz=first[2],
         datetime_utc=first[3],
         description=meta.get_global_field("core:description", ""),
@@ -219,12 +297,12 @@ class SigMFRecorder(Radio):
         epoch_utc: dt.datetime | None = None,
     ):
         super().__init__(sample_rate_hz, center_frequency_hz)
-        self.data_path, self.meta_path = _paths(path_stem)
+        self.data_path, self.meta_path = sigmf_paths(path_stem)
         self.data_path.parent.mkdir(parents=True, exist_ok=True)
         self.description, self.hw = description, hw
         self.epoch_utc = epoch_utc or dt.datetime.now(dt.timezone.utc)
         self._file = open(self.data_path, "wb")  # noqa: SIM115 - closed in close()
-        self._written = 0
+        self._written = 0  # whole samples in the data file
         self._next_ts: int | None = None
         self._freq: float | None = None
         self.captures: list[tuple[int, int, float, dt.datetime | None]] = []
@@ -266,9 +344,14 @@ class SigMFRecorder(Radio):
         raise RadioError("a SigMF recorder only records (tx); play a recording back with SigMFPlayback")
 
     def close(self) -> None:
+        """Finish the recording: data cut to the whole samples written, then the meta (valid even if empty)."""
         if self.closed:
             return
-        self._file.close()
+        self.closed = True  # a failure below must not be retried by a second close()
+        try:
+            self._file.truncate(self._written * _DTYPE.itemsize)  # drop a partly written sample
+        finally:
+            self._file.close()
         captures = self.captures or [(0, 0, self.center_frequency_hz, self.epoch_utc)]
         _write_meta(
             self.data_path,
@@ -280,6 +363,25 @@ class SigMFRecorder(Radio):
             self.annotations,
         )
         super().close()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """On an exception: note it in the recording and close; the exception goes on unchanged (a
+        failure to close is attached to it as a note, never raised in its place)."""
+        _close_after(self, self, exc)
+
+
+def _close_after(radio: Radio, recorder: SigMFRecorder, exc: BaseException | None) -> None:
+    """Close `radio` (which closes `recorder`) at the end of a `with` block; when `exc` ended it, mark the
+    recording aborted and keep `exc` as the error to report."""
+    if exc is None:
+        radio.close()
+        return
+    if not recorder.closed:
+        recorder.annotate("aborted", comment=f"recording stopped by {type(exc).__name__}: {exc}")
+    try:
+        radio.close()
+    except Exception as close_exc:  # noqa: BLE001 - the original error is the one to report
+        exc.add_note(f"(the recording {recorder.meta_path} could not be finished either: {close_exc})")
 
 
 class SigMFPlayback(Radio):
@@ -363,9 +465,14 @@ class RecordingTap(Radio):
         self.inner.set_gain(gain_db, direction)
 
     def close(self) -> None:
-        self.inner.close()
-        self.recorder.close()
-        super().close()
+        try:
+            self.inner.close()
+        finally:
+            self.recorder.close()
+            super().close()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        _close_after(self, self.recorder, exc)
 
 
 @register_driver("sigmf")

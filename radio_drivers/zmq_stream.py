@@ -8,8 +8,11 @@ Endpoints follow the CZMQ convention: "@tcp://*:5555" binds, ">tcp://host:5555" 
 prefix the transmit side binds and the receive side connects. tcp://, ipc:// and inproc:// all work.
 
 The receiver checks every frame (magic, version, header length, payload length, sequence, timestamp,
-sample rate, centre frequency) and counts and logs each problem; a bad frame is dropped, a gap starts
-a new time segment (rx() returns short rather than splicing), and nothing already received is lost.
+sample rate, centre frequency, finite samples) and counts and logs each problem; a bad frame is
+dropped, a duplicate (sequence just behind) dropped and counted, a sequence jump beyond
+MAX_SEQUENCE_JUMP counted as a restart (not as lost frames), a gap starts a new time segment (rx()
+returns short rather than splicing; radio_drivers.rx_gaps marks or refuses it in a capture), and nothing
+already received is lost.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ import time
 import numpy as np
 import zmq
 
-from .base import Radio, RadioError, RadioTimeout, RxBlock, register_driver
+from .base import MAX_SEQUENCE_JUMP, Radio, RadioError, RadioTimeout, RxBlock, nonfinite_count, register_driver
 from .formats import bytes_per_sample, check_format, from_wire, to_wire
 from .iqframe import FrameError, FrameFlags, IQHeader, pack_header, unpack_header
 
 __all__ = ["ZmqStreamRadio", "parse_endpoint"]
 
 _PATTERNS = {"pushpull": (zmq.PUSH, zmq.PULL), "pubsub": (zmq.PUB, zmq.SUB)}
+# a frame whose sequence is at most this far behind the expected one is a duplicate (dropped, counted);
+# further behind, or back to 0, the sender restarted
+DUPLICATE_WINDOW = 4096
 
 
 def parse_endpoint(spec: str, default_bind: bool) -> tuple[bool, str]:
@@ -203,7 +209,13 @@ class ZmqStreamRadio(Radio):
         except FrameError as exc:
             self.count("malformed_frames", f"rejected frame ({exc.kind}): {exc}")
             return
-        # sequence: a restart (new stream id, or sequence going back) or a gap breaks the time line
+        # sequence: a duplicate (just behind) is dropped; a restart (new stream id, sequence back to the
+        # start or far behind, or a jump beyond MAX_SEQUENCE_JUMP) or a gap breaks the time line
+        if self._rx_seq is not None and h.stream_id == self._rx_stream and 0 < self._rx_seq - h.sequence:
+            back = self._rx_seq - h.sequence
+            if h.sequence > 0 and back <= DUPLICATE_WINDOW:
+                self.count("duplicate_frames", f"frame sequence {h.sequence} received again (expected {self._rx_seq})")
+                return
         if self._rx_seq is not None and (h.stream_id != self._rx_stream or h.sequence < self._rx_seq):
             if h.stream_id != self._rx_stream:
                 self.count("stream_changes", f"stream id changed {self._rx_stream} -> {h.stream_id}")
@@ -211,6 +223,14 @@ class ZmqStreamRadio(Radio):
                 "reconnects",
                 f"stream restarted (stream {h.stream_id} sequence {h.sequence}, expected {self._rx_seq})",
                 level=logging.INFO,
+            )
+            self._rx_next_ts = None
+            self._rx_break = True
+        elif self._rx_seq is not None and h.sequence - self._rx_seq > MAX_SEQUENCE_JUMP:
+            self.count(
+                "reconnects",
+                f"sequence jumped from {self._rx_seq} to {h.sequence} (more than {MAX_SEQUENCE_JUMP} frames): "
+                "stream restart or corrupt header, not counted as lost frames",
             )
             self._rx_next_ts = None
             self._rx_break = True
@@ -264,6 +284,13 @@ class ZmqStreamRadio(Radio):
         if h.flags & FrameFlags.OVERFLOW:
             self.count("overflows", f"peer reported an overflow before n={ts}")
         samples = from_wire(payload, h.sample_format)
+        bad = nonfinite_count(samples)
+        if bad:
+            self.count("malformed_frames", f"rejected frame seq {h.sequence}: {bad} NaN/inf samples at n={ts}")
+            self.counters.dropped_frames += 1
+            self._rx_break = True  # its samples are missing from the time line
+            self._rx_next_ts = ts + h.sample_count
+            return
         self._rx_queue.append((ts, samples, self._rx_break, bool(h.flags & FrameFlags.END_OF_BURST)))
         self._rx_break = False
         self._rx_next_ts = ts + h.sample_count
@@ -287,8 +314,13 @@ class ZmqStreamRadio(Radio):
         pieces: list[np.ndarray] = []
         got = 0
         start_ts = 0
+        starts_segment = False  # the block starts after a discontinuity: return it without waiting for more
         while got < n:
             if not self._rx_queue:
+                if got and starts_segment:
+                    if not self._receive_one(time.monotonic()):  # only what has already arrived
+                        break
+                    continue
                 if not self._receive_one(deadline):
                     self.count(
                         "timeouts",
@@ -305,6 +337,7 @@ class ZmqStreamRadio(Radio):
                 break  # a discontinuity: return what is contiguous, never splice
             if not got:
                 start_ts = ts
+                starts_segment = new_segment
             take = min(n - got, len(samples))
             pieces.append(samples[:take])
             got += take

@@ -20,3 +20,18 @@ def vectors_dir() -> Path:
 @pytest.fixture(scope="session")
 def hw_configs_dir() -> Path:
     return REPO / "hw_configs"
+
+
+@pytest.fixture(scope="session")
+def sc(hw_configs_dir):
+    """The pass prediction of the shipped loopback profile."""
+    from gateway.config import load_config
+    from gateway.prediction import PassPrediction
+
+    return PassPrediction.from_config(load_config(hw_configs_dir / "loopback.yaml"))
+
+
+@pytest.fixture(scope="session")
+def pass_(sc):
+    """The pass the loopback profile selects."""
+    return sc.select_pass()

@@ -10,8 +10,8 @@ import zmq
 from gateway.__main__ import main
 from gateway.config import load_config
 from gateway.enodeb import downlink_samples
-from gateway.relay import relay_dl
-from gateway.scenario import Scenario
+from gateway.prediction import PassPrediction
+from orbit.relay import relay_dl
 from phy.numerology import numerology
 from radio_drivers import ZmqStreamRadio
 
@@ -68,7 +68,7 @@ def test_transmit_with_orbit_applies_the_doppler_of_the_pass(tmp_path, hw_config
     z = got * np.conj(ref)  # |ref|^2 exp(j 2 pi phi(n))
     fs = numerology(25).sample_rate_hz
     slope_hz = np.angle(np.sum(z[1:] * np.conj(z[:-1]))) / (2 * np.pi) * fs  # mean frequency over 12 ms
-    sc = Scenario.from_config(cfg)
+    sc = PassPrediction.from_config(cfg)
     p = sc.select_pass()
     t_mid = np.array([p.aos_s + 0.006])
     doppler_hz = -relay_dl(sc.gateway, sc.sat, sc.beam, t_mid, sc.carriers).phase_rate_hz[0]

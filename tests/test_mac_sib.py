@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import ConfigError, config_from_dict, load_config
-from gateway.config.system_info import Plmn
+from mac.plmn import Plmn
 from mac.sib import (
     decode_bcch_dl_sch,
     encode_si_sib2,

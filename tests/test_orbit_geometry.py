@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from gateway.geometry import C_M_S, Site, hop_geometry, look_angles, solve_light_time
-from gateway.orbit import OMEGA_EARTH_RAD_S, Satellite
-from gateway.passes import elevation_deg, find_passes
-from gateway.tle import TleEpochWarning, TleError, check_epoch_age, load_tle, parse_tle, tle_checksum
+from orbit.ephemeris import OMEGA_EARTH_RAD_S, Satellite
+from orbit.geometry import C_M_S, Site, hop_geometry, look_angles, solve_light_time
+from orbit.passes import elevation_deg, find_passes
+from orbit.tle import TleEpochWarning, TleError, check_epoch_age, load_tle, parse_tle, tle_checksum
 
 L1 = "1 61045U 24163A   26059.13578965  .00010066  00000-0  45836-3 0  9990"
 L2 = "2 61045  52.9693  91.0403 0007935 162.8389 197.2875 15.21265803 81179"

@@ -7,20 +7,8 @@ import numpy as np
 import pytest
 
 from gateway.cmd_plan import pass_residuals
-from gateway.config import load_config
-from gateway.geometry import C_M_S
 from gateway.precomp import CompensationTrack, Compensator, guard_s
-from gateway.scenario import Scenario
-
-
-@pytest.fixture(scope="module")
-def sc(hw_configs_dir):
-    return Scenario.from_config(load_config(hw_configs_dir / "loopback.yaml"))
-
-
-@pytest.fixture(scope="module")
-def pass_(sc):
-    return sc.select_pass()
+from orbit.geometry import C_M_S
 
 
 class SkyChannel:
@@ -105,7 +93,7 @@ def test_ul_post_compensation_whole_pass(sc, pass_):
 
 def test_one_hop_residual(sc, pass_):
     """One hop (gateway -> satellite feeder uplink) pre-compensated, checked at the satellite."""
-    from gateway.geometry import solve_light_time
+    from orbit.geometry import solve_light_time
 
     fs, f = 1.92e6, sc.carriers.feeder_uplink_hz
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ._schema import ConfigError, describe_section, option, parse_section
+from ._yaml import load_yaml
 from .cell import CellConfig
 from .channel import ChannelConfig
 from .link import LinkConfig
 from .orbit import OrbitConfig
 from .radio import RadioConfig
+from .relay import RelayProfileConfig
 from .scheduler import SchedulerConfig
 from .system_info import SystemInfoConfig
 
@@ -32,8 +32,10 @@ __all__ = [
     "SystemInfoConfig",
     "SchedulerConfig",
     "RadioConfig",
+    "RelayProfileConfig",
     "load_config",
     "config_from_dict",
+    "config_from_yaml",
     "describe_section",
     "option",
     "parse_section",
@@ -46,6 +48,7 @@ SECTIONS: dict[str, type] = {
     "link": LinkConfig,
     "orbit": OrbitConfig,
     "radio": RadioConfig,
+    "relay": RelayProfileConfig,
     "system_info": SystemInfoConfig,
     "scheduler": SchedulerConfig,
 }
@@ -60,6 +63,7 @@ class Config:
     link: LinkConfig = field(default_factory=LinkConfig)
     orbit: OrbitConfig = field(default_factory=OrbitConfig)
     radio: RadioConfig = field(default_factory=RadioConfig)
+    relay: RelayProfileConfig = field(default_factory=RelayProfileConfig)
     system_info: SystemInfoConfig = field(default_factory=SystemInfoConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     name: str = "unnamed"
@@ -90,7 +94,7 @@ def config_from_dict(data: dict[str, Any] | None, source: str = "<dict>") -> Con
     name = data.pop("name", Path(source).stem if source != "<dict>" else "unnamed")
     if not isinstance(name, str):
         raise ConfigError(f"name: expected a string, got {name!r}")
-    unknown = sorted(set(data) - set(SECTIONS))
+    unknown = sorted(k if isinstance(k, str) else repr(k) for k in set(data) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section; allowed sections are: name, {', '.join(SECTIONS)}")
     sections = {key: parse_section(cls, data.get(key), key) for key, cls in SECTIONS.items()}
@@ -101,18 +105,32 @@ def config_from_dict(data: dict[str, Any] | None, source: str = "<dict>") -> Con
     return Config(**sections, name=name, source=source)
 
 
+def config_from_yaml(text: str, source: str = "<yaml>") -> Config:
+    """Validate a profile given as YAML text (duplicate keys rejected); errors name `source` and the key."""
+    data = load_yaml(text, source)
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections (cell:, radio:, ...)")
+    try:
+        return config_from_dict(data, source=source)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML profile; errors name the file and the key."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist (profiles live in hw_configs/)")
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; give a YAML profile such as hw_configs/loopback.yaml")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections (cell:, radio:, ...)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the profile: {exc.strerror or exc}") from None
     try:
-        return config_from_dict(data, source=str(path))
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path}: not a text file (a YAML profile is UTF-8 text, like hw_configs/loopback.yaml)"
+        ) from None
+    return config_from_yaml(text, source=str(path))

@@ -3,18 +3,21 @@
 Each section is a frozen dataclass whose fields are declared with `option(...)`: a default, the
 allowed values or an inclusive range, and a one-line doc. `parse_section` checks every key (unknown
 keys, types, allowed values, ranges) and raises `ConfigError` naming the key path and what is
-allowed; cross-field rules live in the dataclass's `check()` method, called last.
+allowed; cross-field rules live in the dataclass's `check()` method, called last. Every number a
+section takes must be finite: NaN and infinity are rejected for every field, whatever its parser
+(a NaN passes every range check, since `nan < lo` and `nan > hi` are both false).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ConfigError", "option", "parse_section", "describe_section"]
+__all__ = ["ConfigError", "option", "parse_section", "describe_section", "check_finite"]
 
 
 class ConfigError(ValueError):
@@ -34,6 +37,20 @@ def option(
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple or a default_factory-free immutable default")
     return dataclasses.field(default=default, metadata=meta)
+
+
+def _key_text(key: Any) -> str:
+    """A YAML key as it appears in a key path (YAML keys may be numbers, booleans or null)."""
+    return key if isinstance(key, str) else repr(key)
+
+
+def check_finite(value: Any, key: str) -> None:
+    """Raise ConfigError naming `key` when `value` (or any element of a tuple/list) is NaN or infinite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}: {value!r} is not a finite number; use a finite value")
+    if isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            check_finite(v, f"{key}[{i}]")
 
 
 def _type_name(tp: Any) -> str:
@@ -76,14 +93,21 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             return int(value)
         raise ConfigError(f"{key}: expected an integer, got {value!r}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
             try:
-                return float(value)  # YAML 1.1 reads "1e6" as a string
+                number = float(value)
+            except OverflowError:  # an int beyond the float range
+                number = math.inf
+        elif isinstance(value, str):
+            try:
+                number = float(value)  # YAML 1.1 reads "1e6" as a string
             except ValueError:
                 pass
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if number is None:
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        check_finite(number, key)
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
@@ -103,7 +127,7 @@ def parse_section(cls: type, data: Mapping[str, Any] | None, section: str) -> An
         raise ConfigError(f"{section}: expected a mapping of keys, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(map(_key_text, set(data) - set(fields)))
     if unknown:
         raise ConfigError(
             f"{section}.{unknown[0]}: unknown key; allowed keys in '{section}' are: {', '.join(fields)}"
@@ -121,6 +145,7 @@ def parse_section(cls: type, data: Mapping[str, Any] | None, section: str) -> An
             value = meta["parse"](value, key)
         else:
             value = _coerce(value, hints[name], key)
+        check_finite(value, key)  # whatever parsed it: no NaN/inf reaches a range check or the physics
         allowed = meta.get("allowed")
         if allowed is not None and value not in allowed:
             raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from phy.bands import BANDS, dl_frequency_hz, ul_earfcn_for_dl, ul_frequency_hz
+from phy.cell import DlCell
 
 from ._schema import ConfigError, option
 
 # TS 36.101 Table 5.6-1: N_RB per channel bandwidth
 N_RB_TO_BANDWIDTH_HZ = {6: 1.4e6, 15: 3e6, 25: 5e6, 50: 10e6, 75: 15e6, 100: 20e6}
+EXTENDED_PHICH_SYMBOLS = 3  # TS 36.211 Table 6.9.3-1: extended duration, FDD, non-MBSFN subframes
+# phy.channels.phich.phich_map places PHICH REGs in symbol 0 only; set True when it maps l'_i = i too
+EXTENDED_PHICH_TRANSMITTED = False
 
 
 @dataclass(frozen=True)
@@ -26,18 +30,10 @@ class CellConfig:
     cfi: int = option(2, range=(1, 3), doc="control format indicator: OFDM symbols of the control region")
     sfn_start: int = option(0, range=(0, 1023), doc="system frame number of the first frame sent")
 
-    @property
-    def n_id_1(self) -> int:
-        return self.pci // 3
-
-    @property
-    def n_id_2(self) -> int:
-        return self.pci % 3
-
-    @property
-    def n_ctrl_symbols(self) -> int:
-        """OFDM symbols of the control region: CFI, or CFI + 1 when N_RB_DL <= 10 (TS 36.211 Table 6.7-1)."""
-        return self.cfi + 1 if self.n_rb_dl <= 10 else self.cfi
+    # The identity and control-region rules live in phy.cell.DlCell; these read them from there.
+    n_id_1 = property(lambda self: self.dl_cell().n_id_1)
+    n_id_2 = property(lambda self: self.dl_cell().n_id_2)
+    n_ctrl_symbols = property(lambda self: self.dl_cell().n_ctrl_symbols)
 
     @property
     def bandwidth_hz(self) -> float:
@@ -54,6 +50,11 @@ class CellConfig:
     @property
     def ul_frequency_hz(self) -> float:
         return ul_frequency_hz(self.band, self.earfcn_ul)
+
+    def dl_cell(self) -> DlCell:
+        """The cell as phy sees it (phy.cell.DlCell): what phy's downlink functions take."""
+        return DlCell(n_rb_dl=self.n_rb_dl, pci=self.pci, n_ports=self.n_ports, cfi=self.cfi,
+                      phich_duration=self.phich_duration, phich_resource=self.phich_resource)
 
     def check(self, section: str = "cell") -> None:
         """Cross-field rules: EARFCN in the band, the whole channel inside the band, CFI vs bandwidth."""
@@ -72,3 +73,19 @@ class CellConfig:
                 f"{section}.earfcn_dl: a {self.bandwidth_hz / 1e6:g} MHz channel at {f_c / 1e6:.1f} MHz does not "
                 f"fit in band {self.band}; for n_rb_dl={self.n_rb_dl} use {lo}..{hi}"
             )
+        if self.phich_duration == "extended":
+            # TS 36.211 6.9.3, Table 6.9.3-1: the extended PHICH spans 3 OFDM symbols (FDD, non-MBSFN) and
+            # its duration is a lower limit on the control region the CFI signals (Table 6.7-1: CFI symbols
+            # for N_RB_DL > 10, CFI + 1 for N_RB_DL <= 10).
+            if self.n_ctrl_symbols < EXTENDED_PHICH_SYMBOLS:
+                min_cfi = EXTENDED_PHICH_SYMBOLS - (self.n_ctrl_symbols - self.cfi)
+                raise ConfigError(
+                    f"{section}.cfi: {self.cfi} gives a {self.n_ctrl_symbols}-symbol control region, but "
+                    f"phich_duration: extended spans {EXTENDED_PHICH_SYMBOLS} symbols (TS 36.211 Table 6.9.3-1); "
+                    f"use cfi >= {min_cfi} for n_rb_dl={self.n_rb_dl}, or phich_duration: normal"
+                )
+            if not EXTENDED_PHICH_TRANSMITTED:
+                raise ConfigError(
+                    f"{section}.phich_duration: extended is valid LTE but the transmitter maps the normal "
+                    "duration only (phy/channels/phich.py); use phich_duration: normal"
+                )

@@ -33,7 +33,10 @@ class OrbitConfig:
 
     def check(self, section: str = "orbit") -> None:
         if self.epoch_max_days < self.epoch_warn_days:
-            raise ConfigError(f"{section}.epoch_max_days must be >= epoch_warn_days")
+            raise ConfigError(
+                f"{section}.epoch_max_days: {self.epoch_max_days:g} is below epoch_warn_days "
+                f"({self.epoch_warn_days:g}); refusing must come no sooner than warning"
+            )
         if self.start_utc not in ("epoch", "now"):
             from datetime import datetime
 
@@ -45,7 +48,7 @@ class OrbitConfig:
                     "(e.g. 2026-02-28T12:00:00Z)"
                 ) from None
         if "\n" in self.tle.strip() or self.tle.lstrip().startswith("1 "):
-            from gateway.tle import TleError, parse_tle
+            from orbit.tle import TleError, parse_tle
 
             try:
                 parse_tle(self.tle)

@@ -26,6 +26,13 @@ class LoopbackSection:
     """In-process loopback radio (tx comes back at rx)."""
 
     delay_samples: int = option(0, range=(0, 100_000_000), doc="integer delay from tx to rx in samples")
+    capacity_samples: int = option(
+        1 << 21, range=(1, 1 << 28), doc="ring buffer of samples in flight (bounded memory: 8 bytes each)"
+    )
+    overflow: str = option(
+        "block", allowed=("block", "error"), doc="receiver behind by a full ring: tx waits (block) or raises"
+    )
+    timeout_s: float = option(2.0, range=(0.001, 3600.0), doc="longest tx wait for room / rx wait for samples")
 
 
 @dataclass(frozen=True)

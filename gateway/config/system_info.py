@@ -10,34 +10,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
+
+from mac.plmn import Plmn
 
 from ._schema import ConfigError, option
 
 __all__ = ["Plmn", "SystemInfoConfig", "parse_plmn", "MAX_PLMNS", "SI_DCI_FORMATS"]
 
 MAX_PLMNS = 6  # TS 36.331 SIB1 plmn-IdentityList SIZE (1..6)
-_PLMN_RE = re.compile(r"^(\d{3})-(\d{2,3})$")
-
-
-class Plmn(NamedTuple):
-    """A PLMN identity: MCC and MNC as digit strings (TS 23.003 2.2, TS 36.331 PLMN-Identity)."""
-
-    mcc: str
-    mnc: str
-
-    def __str__(self) -> str:
-        return f"{self.mcc}-{self.mnc}"
+_PLMN_RE = re.compile(r"([0-9]{3})-([0-9]{2,3})")  # ASCII digits only: \d matches any Unicode digit
 
 
 def parse_plmn(text: Any, key: str = "plmn") -> Plmn:
     """'440-10' -> Plmn('440', '10'); raises ConfigError naming `key` on any other shape."""
-    if not isinstance(text, str) or not _PLMN_RE.match(text.strip()):
+    if not isinstance(text, str) or not _PLMN_RE.fullmatch(text.strip()):
         raise ConfigError(
             f"{key}: {text!r} is not a PLMN; write it as \"MCC-MNC\" with a 3-digit MCC and a 2- or "
             f"3-digit MNC, e.g. \"440-10\" (quote it in YAML)"
         )
-    mcc, mnc = _PLMN_RE.match(text.strip()).groups()
+    mcc, mnc = _PLMN_RE.fullmatch(text.strip()).groups()
     return Plmn(mcc, mnc)
 
 
@@ -111,6 +103,18 @@ class SystemInfoConfig:
     prach_freq_offset: int | None = option(
         None, range=(0, 94), doc="PRACH n_PRBoffset^RA, 0..N_RB_UL-6 (default: 2, or N_RB_UL-6 if smaller)")
     high_speed_flag: bool = option(False, doc="PRACH restricted set (high Doppler)")
+    number_of_ra_preambles: int = option(52, allowed=tuple(range(4, 65, 4)),
+                                         doc="rach-ConfigCommon numberOfRA-Preambles (contention-based)")
+    # --- SIB2: pusch-ConfigCommon / pucch-ConfigCommon (TS 36.331; TS 36.211 5.4, 5.5) ---------------
+    enable_64qam: bool = option(False, doc="pusch-ConfigBasic enable64QAM")
+    group_hopping_enabled: bool = option(False, doc="ul-ReferenceSignalsPUSCH groupHoppingEnabled (5.5.1.3)")
+    group_assignment_pusch: int = option(0, range=(0, 29), doc="groupAssignmentPUSCH Delta_ss (5.5.1.3)")
+    sequence_hopping_enabled: bool = option(False, doc="sequenceHoppingEnabled (5.5.1.4)")
+    pusch_cyclic_shift: int = option(0, range=(0, 7), doc="ul-ReferenceSignalsPUSCH cyclicShift (n_DMRS^(1))")
+    delta_pucch_shift: int = option(2, allowed=(1, 2, 3), doc="deltaPUCCH-Shift (TS 36.211 5.4.1)")
+    n_rb_cqi: int = option(2, range=(0, 98), doc="nRB-CQI N_RB^(2): PRBs for PUCCH formats 2/2a/2b")
+    n_cs_an: int = option(0, range=(0, 7), doc="nCS-AN N_cs^(1): a multiple of delta_pucch_shift")
+    n1_pucch_an: int = option(12, range=(0, 2047), doc="n1PUCCH-AN N^(1)_PUCCH (TS 36.213 10.1)")
     reference_signal_power_dbm: int = option(0, range=(-60, 50), doc="CRS EPRE in dBm (pathloss reference)")
     p_b: int | None = option(None, range=(0, 3),
                              doc="PDSCH P_B (TS 36.213 Table 5.2-1); default 0 for 1 port, 1 for 2 ports")
@@ -193,6 +197,11 @@ class SystemInfoConfig:
         if self.si_1c_gap != 1 and self.si_dci_format != "1C":
             raise ConfigError(
                 f"{section}.si_1c_gap: the gap applies to format 1C only; set si_dci_format: \"1C\" or drop it"
+            )
+        if self.n_cs_an % self.delta_pucch_shift:
+            raise ConfigError(
+                f"{section}.n_cs_an: {self.n_cs_an} is not a multiple of delta_pucch_shift "
+                f"{self.delta_pucch_shift} (TS 36.211 5.4: N_cs^(1) in {{0, ..., 7}} times Delta_shift^PUCCH)"
             )
         if self.si_transmissions > self.si_window_ms:
             raise ConfigError(

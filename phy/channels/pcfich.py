@@ -7,7 +7,7 @@ diversity for 2 ports (6.7.3) -> 4 REGs of symbol 0 (6.7.4, positions from phy.r
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def pcfich_c_init(n_id_cell: int, subframe: int) -> int:
     return (subframe + 1) * (2 * n_id_cell + 1) * 2**9 + n_id_cell
 
 
-@cache
+@lru_cache(maxsize=64)  # one entry per (cell, bandwidth)
 def _re_indices(n_id_cell: int, n_rb: int) -> np.ndarray:
     _starts, res = symbol_regs(0, n_rb, n_id_cell, 1)
     k = res[pcfich_reg_starts(n_id_cell, n_rb) // 6].reshape(-1)
@@ -58,7 +58,7 @@ def pcfich_re_indices(n_id_cell: int, n_rb: int) -> np.ndarray:
     return _re_indices(int(n_id_cell), int(n_rb))
 
 
-@cache
+@lru_cache(maxsize=256)  # one cell: 10 subframes x its CFI (256 B each)
 def pcfich_symbols(cfi: int, n_id_cell: int, n_ports: int, subframe: int) -> np.ndarray:
     """Precoded PCFICH symbols per port (6.7.1-6.7.3). Returns (n_ports, 16) complex64 (read-only)."""
     if cfi not in (1, 2, 3):

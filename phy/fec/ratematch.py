@@ -253,7 +253,9 @@ def rate_match_turbo(
     return d.reshape(-1)[sel].astype(np.uint8, copy=False)
 
 
-@lru_cache(maxsize=256)
+# Bounded: one cell (20 MHz, 2 ports, MCS 28 full buffer plus SIB1/SIB2) uses 14 transport formats
+# (measured, issue 13); an entry is G int64 indices (<= ~0.7 MB at 20 MHz): 64 entries stay below ~45 MB.
+@lru_cache(maxsize=64)
 def _turbo_tb_selection(
     block_sizes: tuple[int, ...], e_lengths: tuple[int, ...], rv: int, n_soft: int | None, filler: int
 ) -> np.ndarray:

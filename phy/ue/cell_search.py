@@ -274,20 +274,23 @@ def estimate_cfo_sync(x: np.ndarray, n_id_1: int, n_id_2: int, positions: np.nda
     return float(np.angle(acc)) * SEARCH_RATE_HZ / (2 * np.pi * gap)
 
 
-def cell_search(x: np.ndarray, n_candidates: int = 3) -> list[CellSearch]:
+def cell_search(
+    x: np.ndarray, n_candidates: int = 3, detections: list[PssDetection] | None = None, n_sss: int = 2
+) -> list[CellSearch]:
     """PSS + CFO + SSS on (N,) complex at 1.92 Msps: up to n_candidates cells, best SSS metric first.
 
-    Each PSS candidate (detect_pss) gets its half-correlation CFO and an SSS search; candidates are
+    Each PSS candidate (detect_pss, or the given `detections`, e.g. phy.ue.scan's multi-peak search)
+    gets its half-correlation CFO and an SSS search (n_sss best N_ID_1 hypotheses); candidates are
     ranked by the normalised SSS metric (a wrong whole-subcarrier CFO or N_ID_2 leaves no SSS
     correlation). The caller confirms one with the PBCH CRC. Raises CellNotFound.
     """
     x = np.asarray(x)
     found = []
-    for pss in detect_pss(x):
+    for pss in detect_pss(x) if detections is None else detections:
         cfo_hz = estimate_cfo_pss(x, pss.n_id_2, pss.positions, pss.cfo_hz)
         xc = derotate(x, cfo_hz, SEARCH_RATE_HZ)
         try:
-            hyps = detect_sss(xc, pss.n_id_2, pss.positions)
+            hyps = detect_sss(xc, pss.n_id_2, pss.positions, n_best=n_sss)
         except CellNotFound:
             continue
         p0 = int(pss.positions[0])

@@ -26,10 +26,11 @@ from phy.numerology import numerology
 
 from .cell_search import derotate
 from .chest import estimate_channel
+from .dci_check import DciStats
 from .pcfich_rx import decode_cfi
 from .pdcch_rx import P_RNTI, RA_RNTIS, SI_RNTI, blind_decode
 from .pdsch_rx import ReceivedTb, is_pdsch_assignment, receive_pdsch
-from .receiver import CellReport, demodulate_subframes
+from .receiver import CellReport, check_finite, demodulate_subframes
 from .resample import resample
 
 __all__ = ["SubframeRx", "receive_downlink", "CHUNK_SUBFRAMES"]
@@ -40,7 +41,8 @@ CHUNK_SUBFRAMES = 10  # subframes demodulated (and delay-estimated) together
 @dataclass(frozen=True)
 class SubframeRx:
     """One received subframe: SFN and subframe number, CFI read from the PCFICH, the SINR per RE
-    (dB, CRS), the DCIs found (phy.ue.pdcch_rx.FoundDci) and the PDSCH decodes (ReceivedTb)."""
+    (dB, CRS), the DCIs found (phy.ue.pdcch_rx.FoundDci), the PDSCH decodes (ReceivedTb) and the
+    blind-decoding counts (phy.ue.dci_check.DciStats: RNTI comparisons, false alarms discarded)."""
 
     sfn: int
     subframe: int
@@ -48,6 +50,7 @@ class SubframeRx:
     sinr_db: float
     dcis: tuple
     tbs: tuple[ReceivedTb, ...]
+    dci_stats: DciStats | None = None
 
 
 def receive_downlink(
@@ -69,6 +72,7 @@ def receive_downlink(
     num = numerology(n_rb)
     fs_cell = num.sample_rate_hz
     x = np.asarray(samples).astype(np.complex64, copy=False)
+    check_finite(x)
     if sample_rate_hz < fs_cell:
         raise ValueError(
             f"a {n_rb}-PRB cell needs >= {fs_cell / 1e6:.2f} Msps to demodulate its full band, "
@@ -95,7 +99,10 @@ def receive_downlink(
                 n_rb_dl=n_rb, pci=pci, n_ports=n_ports, phich_duration=cell.phich_duration,
                 phich_resource=cell.phich_resource, cfi=cfi, n_ctrl_symbols=cfi + ctrl_extra,
             )
-            found = blind_decode(grid, est.h, est.noise_var, sub_cell, sf, c_rnti=c_rnti, common_rntis=common_rntis)
+            stats = DciStats()
+            found = blind_decode(
+                grid, est.h, est.noise_var, sub_cell, sf, c_rnti=c_rnti, common_rntis=common_rntis, stats=stats
+            )
             rv = si_rv(sfn, sf) if si_rv is not None else None
             tbs = tuple(
                 receive_pdsch(grid, est.h, est.noise_var, sub_cell, sf, f, n_iter=n_iter, rv=rv)
@@ -103,4 +110,4 @@ def receive_downlink(
                 if is_pdsch_assignment(f)  # not I_MCS 29..31: a HARQ retransmission
             )
             sinr_db = float(10 * np.log10(est.rsrp / est.noise_var))
-            yield SubframeRx(sfn, sf, cfi, sinr_db, tuple(found), tbs)
+            yield SubframeRx(sfn, sf, cfi, sinr_db, tuple(found), tbs, stats)

@@ -3,8 +3,12 @@
 Common space (L = 4, 8 from CCE 0): formats 0/1A and 1C for SI-RNTI, P-RNTI, RA-RNTIs, and 0/1A for
 the handset's C-RNTI. UE-specific space of the C-RNTI (L = 1, 2, 4, 8): formats 0/1A and 1
 (transmission modes 1 and 2). A candidate is accepted when the CRC syndrome equals one of the RNTIs
-looked for and its payload unpacks to a valid DCI; each (RNTI, DCI size) is reported once (the
-first candidate in search order, lowest aggregation level first in the UE space).
+looked for and its payload passes phy.ue.dci_check.check_dci (size, format allowed for the RNTI and
+space, allocation inside the cell, TBS defined); a match that fails it is a false alarm of the 16-bit CRC,
+discarded and counted in a DciStats. Each (RNTI, DCI size) is reported once (the first valid candidate
+in search order, lowest aggregation level first in the UE space); a later match of the same RNTI and
+size with another payload is counted as a false alarm ('duplicate'). A discarded false alarm hides
+nothing; one that passes the check may still hide a real DCI of the same RNTI and size found later.
 
 Each (candidate, DCI size) is decoded once, and all the candidates of one DCI size in one batch
 (phy.channels.pdcch.decode_candidates: one Viterbi call, one CRC call), with the same results as
@@ -21,11 +25,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ..channels.pdcch import decode_candidates, pdcch_llr
-from ..dci import Dci, dci_size, dci_unpack
+from ..dci import Dci, dci_size
 from ..regs import control_regs
 from ..search_space import Candidate, common_candidates, ue_candidates
+from .dci_check import DciRejected, DciStats, check_dci
 
-__all__ = ["SI_RNTI", "P_RNTI", "RA_RNTIS", "FoundDci", "blind_decode", "blind_decode_llr"]
+__all__ = ["SI_RNTI", "P_RNTI", "RA_RNTIS", "FoundDci", "DciStats", "blind_decode", "blind_decode_llr"]
 
 SI_RNTI = 0xFFFF  # TS 36.321 Table 7.1-1
 P_RNTI = 0xFFFE
@@ -60,10 +65,12 @@ class _Entry(NamedTuple):
 
 class _SearchPlan(NamedTuple):
     """What blind decoding decodes: per DCI size the distinct candidates (decoded as one batch, rows
-    numbered size after size), and the search order over (candidate, format) entries."""
+    numbered size after size), the search order over (candidate, format) entries, and the number of
+    (decoded row, RNTI looked for there) CRC comparisons."""
 
     batches: tuple[tuple[int, tuple[Candidate, ...]], ...]
     entries: tuple[_Entry, ...]
+    rnti_checks: int
 
 
 @lru_cache(maxsize=256)
@@ -97,7 +104,11 @@ def _search_plan(
         for cand in cands
         for fmt, size in formats
     )
-    return _SearchPlan(tuple((size, tuple(cands)) for size, cands in per_size.items()), entries)
+    wanted_per_row: dict[int, set[int]] = {}
+    for e in entries:
+        wanted_per_row.setdefault(e.row, set()).update(e.wanted)
+    checks = sum(len(w) for w in wanted_per_row.values())
+    return _SearchPlan(tuple((size, tuple(cands)) for size, cands in per_size.items()), entries, checks)
 
 
 def blind_decode_llr(
@@ -107,9 +118,11 @@ def blind_decode_llr(
     subframe: int,
     c_rnti: int | None = None,
     common_rntis: Iterable[int] = (SI_RNTI, P_RNTI, *RA_RNTIS),
+    stats: DciStats | None = None,
 ) -> list[FoundDci]:
     """Blind decoding on the descrambled LLRs of the multiplexed PDCCH block
-    (phy.channels.pdcch.pdcch_llr); n_cce: N_CCE of the subframe."""
+    (phy.channels.pdcch.pdcch_llr); n_cce: N_CCE of the subframe. stats: counts of candidates, RNTI
+    comparisons, accepted DCIs and discarded false alarms (added to)."""
     common = frozenset(int(r) for r in common_rntis)
     plan = _search_plan(int(n_cce), int(n_rb_dl), int(subframe), None if c_rnti is None else int(c_rnti), common)
     payloads: list[np.ndarray] = []
@@ -118,21 +131,38 @@ def blind_decode_llr(
         bits, syndromes = decode_candidates(llr_block, cands, size)
         payloads.extend(bits)
         rntis.extend(syndromes.tolist())
+    stats = DciStats() if stats is None else stats
+    stats.candidates += len(rntis)
+    stats.rnti_checks += plan.rnti_checks
+    c_user = c_rnti if c_rnti is not None and c_rnti not in common else None
     found: list[FoundDci] = []
-    seen: set[tuple[int, int]] = set()
+    seen: dict[tuple[int, int], bytes] = {}  # (RNTI, size) -> payload accepted
+    checked: set[tuple[int, str]] = set()  # (row, format) already judged: one verdict per decode
+    rejected: set[tuple[int, bytes]] = set()  # one DCI seen through several candidates counts once
     for entry in plan.entries:  # the search order
         rnti = rntis[entry.row]
-        if rnti not in entry.wanted or (rnti, entry.size) in seen:
+        if rnti not in entry.wanted:
             continue
-        if entry.fmt == "1C" and rnti == c_rnti:
-            continue  # 1C is for SI/P/RA-RNTI only (TS 36.212 5.3.3.1.4)
-        kind = "c" if rnti == c_rnti and rnti not in common else "common"
+        if (rnti, entry.size) in seen:
+            other = payloads[entry.row].tobytes()
+            if other != seen[(rnti, entry.size)] and (rnti, other) not in rejected:
+                rejected.add((rnti, other))  # a second DCI of this RNTI and size: a false alarm
+                stats.discard("duplicate")
+            continue
+        key = (entry.row, entry.fmt)
+        if key in checked:
+            continue
+        checked.add(key)
         payload = payloads[entry.row]
         try:
-            dci = dci_unpack(payload, "1A" if entry.fmt == "0/1A" else entry.fmt, n_rb_dl, rnti_kind=kind)
-        except ValueError:
-            continue  # a field out of range: not a real DCI
-        seen.add((rnti, entry.size))
+            dci = check_dci(payload, entry.fmt, rnti, entry.space, int(n_rb_dl), c_user)
+        except DciRejected as exc:
+            if (rnti, payload.tobytes()) not in rejected:
+                rejected.add((rnti, payload.tobytes()))
+                stats.discard(exc.reason)  # a false alarm of the 16-bit CRC: never used
+            continue
+        stats.accepted += 1
+        seen[(rnti, entry.size)] = payload.tobytes()
         found.append(
             FoundDci(dci, payload.copy(), rnti, entry.fmt, entry.aggregation, entry.first_cce, entry.space)
         )
@@ -147,8 +177,9 @@ def blind_decode(
     subframe: int,
     c_rnti: int | None = None,
     common_rntis: Iterable[int] = (SI_RNTI, P_RNTI, *RA_RNTIS),
+    stats: DciStats | None = None,
 ) -> list[FoundDci]:
-    """All DCIs for the given RNTIs in one received subframe.
+    """All DCIs for the given RNTIs in one received subframe (false alarms counted in `stats`).
 
     rx_grid: (14, 12 n_rb) complex64 after the FFT; h: (n_ports, 14, 12 n_rb) channel estimate;
     noise_var: noise variance per RE; cell: any object with CellConfig's attributes (n_rb_dl, pci,
@@ -156,4 +187,4 @@ def blind_decode(
     """
     regs = control_regs(cell, subframe)
     llr = pdcch_llr(rx_grid, h, noise_var, regs, int(cell.pci), subframe)
-    return blind_decode_llr(llr, regs.n_cce, int(cell.n_rb_dl), subframe, c_rnti, common_rntis)
+    return blind_decode_llr(llr, regs.n_cce, int(cell.n_rb_dl), subframe, c_rnti, common_rntis, stats)

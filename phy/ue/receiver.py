@@ -28,7 +28,7 @@ from .mib import MibDecode, decode_mib
 from .pcfich_rx import decode_cfi
 from .resample import SEARCH_RATE_HZ, resample, to_search_rate
 
-__all__ = ["CellReport", "CellNotFound", "read_cell", "MAX_DURATION_S"]
+__all__ = ["CellReport", "CellNotFound", "read_cell", "check_finite", "MAX_DURATION_S"]
 
 MAX_DURATION_S = 0.05  # read_cell analyses at most the first 50 ms of a capture
 _CFO_ITERATIONS = 2
@@ -181,6 +181,18 @@ def _measure(g: _Grids, n_id_cell: int, n_rb: int, n_ports: int) -> tuple[list[t
     return cfis, float(np.mean(rsrp)), float(np.mean(noise))
 
 
+def check_finite(x: np.ndarray) -> None:
+    """ValueError when (N,) complex samples hold NaN or inf: no estimate (FFT, least squares, SVD) may
+    see them, they would turn into phantom cells or a LinAlgError deep inside."""
+    finite = np.isfinite(x)  # complex: False when either part is NaN or inf
+    if not finite.all():
+        idx = np.flatnonzero(~finite)
+        raise ValueError(
+            f"samples hold {idx.size} non-finite value(s) (NaN or inf), the first at index {idx[0]}: "
+            "the receiver needs finite I/Q; drop or zero-fill the corrupt part of the capture"
+        )
+
+
 def _check_input(samples: np.ndarray, sample_rate_hz: float) -> np.ndarray:
     x = np.asarray(samples)
     if x.ndim != 1:
@@ -190,7 +202,9 @@ def _check_input(samples: np.ndarray, sample_rate_hz: float) -> np.ndarray:
     if not np.isfinite(sample_rate_hz) or sample_rate_hz < SEARCH_RATE_HZ:
         raise ValueError(f"sample_rate_hz must be >= 1.92e6 (the central 6 PRB), got {sample_rate_hz}")
     n_max = int(round(MAX_DURATION_S * sample_rate_hz))
-    return x[:n_max].astype(np.complex64, copy=False)
+    x = x[:n_max].astype(np.complex64, copy=False)
+    check_finite(x)
+    return x
 
 
 def _narrowband(xs: np.ndarray, cs: CellSearch) -> tuple[_Grids, float, MibDecode, int]:
@@ -204,18 +218,23 @@ def _narrowband(xs: np.ndarray, cs: CellSearch) -> tuple[_Grids, float, MibDecod
     return nb, cfo_hz, dec, q
 
 
-def read_cell(samples: np.ndarray, sample_rate_hz: float) -> CellReport:
+def read_cell(
+    samples: np.ndarray, sample_rate_hz: float, candidates: list[CellSearch] | None = None
+) -> CellReport:
     """Find the LTE cell in `samples` (N,) complex at `sample_rate_hz` and read its broadcast channels.
 
     The capture must hold a PSS/SSS pair and a complete subframe 0 after it (11 ms always suffice; the
     first MAX_DURATION_S seconds are used). Raises CellNotFound (no cell, PBCH CRC failure, too short)
-    and ValueError (bad input).
+    and ValueError (bad input: not 1-D complex, rate below 1.92 Msps, NaN or inf samples).
+    candidates: cell-search results to confirm instead of this capture's own cell_search (phy.ue.scan
+    reads every cell of a multi-cell capture this way, at any carrier offset).
     """
     fs = float(sample_rate_hz)
     x = _check_input(samples, fs)
     xs = to_search_rate(x, fs)
     failures = []
-    for cs in cell_search(xs):  # candidates, best SSS metric first; the PBCH CRC confirms one
+    # candidates, best SSS metric first; the PBCH CRC confirms one
+    for cs in cell_search(xs) if candidates is None else candidates:
         try:
             nb, cfo_hz, dec, q = _narrowband(xs, cs)
             break

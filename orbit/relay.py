@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.carriers import Carriers
-from gateway.geometry import Ephemeris, solve_light_time
+from orbit.carriers import Carriers
+from orbit.geometry import Ephemeris, solve_light_time
 
 __all__ = ["RelayTrack", "relay_dl", "relay_ul"]
 

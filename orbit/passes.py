@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gateway.geometry import Ephemeris, Site, look_angles
+from orbit.geometry import Ephemeris, Site, look_angles
 
 __all__ = ["Pass", "find_passes", "elevation_deg"]
 

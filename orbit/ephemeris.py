@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import numpy as np
 from sgp4.api import Satrec
 
-from gateway.tle import Tle
+from orbit.tle import Tle
 
 __all__ = [
     "OMEGA_EARTH_RAD_S", "Satellite", "SatelliteEphemeris", "gmst_rad", "gmst_rate_rad_s", "julian_date",

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from gateway.orbit import OMEGA_EARTH_RAD_S, rot_z
+from orbit.ephemeris import OMEGA_EARTH_RAD_S, rot_z
 
 __all__ = [
     "C_M_S", "WGS84_A_M", "WGS84_F", "Ephemeris", "Site", "HopGeometry",

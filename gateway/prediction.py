@@ -1,9 +1,13 @@
-"""The orbit scenario of a profile: TLE, satellite, sites, carriers, the chosen pass and its target delay D.
+"""The gateway's prediction of a pass from its profile: the orbit scenario plus the compensation tracks.
 
-    sc = Scenario.from_config(load_config("hw_configs/loopback.yaml"))
-    p = sc.select_pass()            # Pass (times in s from sc.epoch_utc)
-    D = sc.target_delay_s(p, fs)    # the constant delay the pre-compensation aims at
-    track = sc.dl_track(fs, D)      # gateway.precomp.CompensationTrack for the beam centre
+    pred = PassPrediction.from_config(load_config("hw_configs/loopback.yaml"))
+    p = pred.select_pass()            # Pass (times in s from pred.epoch_utc)
+    D = pred.target_delay_s(p, fs)    # the constant delay the pre-compensation aims at
+    track = pred.dl_track(fs)         # gateway.precomp.CompensationTrack for the beam centre
+
+The physics (TLE, SGP4, sites, light time, two-hop tracks) is orbit/'s; this module adds what the
+profile decides (which TLE, sites, pass, carriers, target delay) and the predicted tracks the
+pre-compensation follows. Profile problems raise ConfigError naming the key.
 """
 
 from __future__ import annotations
@@ -12,18 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
-from gateway.carriers import Carriers, carriers_from_config
 from gateway.config import ConfigError
-from gateway.geometry import Site, offset_site
-from gateway.orbit import Satellite, SatelliteEphemeris
-from gateway.passes import Pass, find_passes
 from gateway.precomp import CompensationTrack, choose_target_delay
-from gateway.relay import relay_dl, relay_ul
-from gateway.tle import Tle, TleError, check_epoch_age, load_tle, parse_tle
+from orbit import Carriers, Pass, Scenario, Site, Tle, TleError, check_epoch_age, load_tle, parse_tle
 
-__all__ = ["Scenario", "resolve_tle"]
+__all__ = ["PassPrediction", "carriers_from_config", "resolve_tle"]
 
 
 def resolve_tle(orbit, source: str) -> Tle:
@@ -41,20 +38,30 @@ def resolve_tle(orbit, source: str) -> Tle:
         raise ConfigError(f"orbit.tle: {exc}") from None
 
 
+def carriers_from_config(cell, link) -> Carriers:
+    """Carriers from CellConfig (service DL/UL) and LinkConfig (feeder, LO error in ppm and Hz)."""
+    f_sd, f_su = cell.dl_frequency_hz, cell.ul_frequency_hz
+    lo_dl = link.feeder_uplink_hz - f_sd
+    lo_ul = link.feeder_downlink_hz - f_su
+    return Carriers(
+        feeder_uplink_hz=link.feeder_uplink_hz,
+        feeder_downlink_hz=link.feeder_downlink_hz,
+        service_dl_hz=f_sd,
+        service_ul_hz=f_su,
+        lo_error_dl_hz=link.lo_error_hz + link.lo_error_ppm * 1e-6 * lo_dl,
+        lo_error_ul_hz=link.lo_error_hz + link.lo_error_ppm * 1e-6 * lo_ul,
+    )
+
+
 @dataclass
-class Scenario:
-    epoch_utc: datetime  # t = 0 of every time array (and of the stream's sample counter)
-    tle: Tle
-    sat: SatelliteEphemeris
-    gateway: Site
-    beam: Site
-    edge: Site
-    carriers: Carriers
-    orbit: object
-    link: object
+class PassPrediction(Scenario):
+    """orbit.Scenario of a profile, with its `orbit:` and `link:` sections and the compensation tracks."""
+
+    orbit: object = None
+    link: object = None
 
     @classmethod
-    def from_config(cls, cfg, start_utc: datetime | None = None) -> Scenario:
+    def from_config(cls, cfg, start_utc: datetime | None = None) -> PassPrediction:
         o = cfg.orbit
         tle = resolve_tle(o, cfg.source)
         if start_utc is None:
@@ -70,23 +77,19 @@ class Scenario:
             check_epoch_age(tle, start_utc, o.epoch_warn_days, o.epoch_max_days)
         except TleError as exc:
             raise ConfigError(f"orbit: {exc}") from None
-        beam = Site("beam centre", o.beam_lat_deg, o.beam_lon_deg, o.beam_alt_m)
-        return cls(
-            epoch_utc=start_utc,
-            tle=tle,
-            sat=Satellite(tle).ephemeris(start_utc, o.dut1_s),
+        return cls.build(
+            tle, start_utc,
             gateway=Site("gateway", o.gateway_lat_deg, o.gateway_lon_deg, o.gateway_alt_m),
-            beam=beam,
-            edge=offset_site(beam, o.edge_distance_m, o.edge_azimuth_deg, "beam edge"),
+            beam=Site("beam centre", o.beam_lat_deg, o.beam_lon_deg, o.beam_alt_m),
             carriers=carriers_from_config(cfg.cell, cfg.link),
-            orbit=o,
-            link=cfg.link,
+            edge_distance_m=o.edge_distance_m, edge_azimuth_deg=o.edge_azimuth_deg, dut1_s=o.dut1_s,
+            gateway_min_elevation_deg=o.gateway_min_elevation_deg, beam_min_elevation_deg=o.beam_min_elevation_deg,
+            orbit=o, link=cfg.link,
         )
 
-    def passes(self) -> list[Pass]:
-        o = self.orbit
-        return find_passes(self.sat, [(self.gateway, o.gateway_min_elevation_deg),
-                                      (self.beam, o.beam_min_elevation_deg)], 0.0, o.search_hours * 3600.0)
+    def passes(self, search_s: float | None = None) -> list[Pass]:
+        """Joint passes within the profile's orbit.search_hours (or `search_s`)."""
+        return super().passes(self.orbit.search_hours * 3600.0 if search_s is None else search_s)
 
     def select_pass(self) -> Pass:
         found = self.passes()
@@ -97,34 +100,27 @@ class Scenario:
             )
         return found[self.orbit.pass_index]
 
-    def max_delay_s(self, p: Pass, step_s: float = 1.0) -> float:
-        """Largest DL or UL two-hop delay to the beam centre over the pass."""
-        t = np.arange(p.aos_s, p.los_s + step_s, step_s)
-        dl = relay_dl(self.gateway, self.sat, self.beam, t, self.carriers).delay_s
-        ul = relay_ul(self.beam, self.sat, self.gateway, t, self.carriers).delay_s
-        return float(max(dl.max(), ul.max()))
-
     def target_delay_s(self, p: Pass, sample_rate_hz: float) -> float:
         if self.link.target_delay_s != "auto":
             return float(self.link.target_delay_s)
         return choose_target_delay(self.max_delay_s(p), sample_rate_hz, self.link.delay_margin_s)
 
     def dl_track(self, sample_rate_hz: float, site: Site | None = None) -> CompensationTrack:
-        site = site or self.beam
+        """Predicted DL two-hop track to `site` (default the beam centre), for the pre-compensation."""
         lo = self.link.compensate_lo_error
 
         def func(t):
-            r = relay_dl(self.gateway, self.sat, site, t, self.carriers, with_lo_error=lo)
+            r = self.dl(t, site, with_lo_error=lo)
             return r.delay_s, r.delay_rate, r.phase_cycles, r.phase_rate_hz
 
         return CompensationTrack(func, sample_rate_hz, self.link.grid_step_s)
 
     def ul_track(self, sample_rate_hz: float, site: Site | None = None) -> CompensationTrack:
-        site = site or self.beam
+        """Predicted UL two-hop track from `site` (default the beam centre), for the post-compensation."""
         lo = self.link.compensate_lo_error
 
         def func(t):
-            r = relay_ul(site, self.sat, self.gateway, t, self.carriers, with_lo_error=lo)
+            r = self.ul(t, site, with_lo_error=lo)
             return r.delay_s, r.delay_rate, r.phase_cycles, r.phase_rate_hz
 
         return CompensationTrack(func, sample_rate_hz, self.link.grid_step_s)

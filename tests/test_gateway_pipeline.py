@@ -1,0 +1,131 @@
+"""`transmit --pipeline`: the eNodeB in a worker process gives the single-process stream bit for bit."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import yaml
+import zmq
+
+import gateway.pipeline as pipeline_mod
+from gateway.__main__ import main
+from gateway.config import load_config
+from gateway.pipeline import downlink_source
+from phy.numerology import numerology
+from radio_drivers import ZmqStreamRadio
+
+
+def _profile(tmp_path, hw_configs_dir, name, **cell):
+    data = yaml.safe_load((hw_configs_dir / "loopback.yaml").read_text())
+    data["cell"].update(cell)
+    data["orbit"]["enabled"] = True
+    data["orbit"]["tle"] = str(hw_configs_dir / "bluebird.tle")
+    data["link"]["precomp"] = "both"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _transmit(profile, n_ms: int, flag: str) -> np.ndarray:
+    """Run `transmit` to a zmq sink in this test; every sample of the n_ms, timestamps continuous from 0."""
+    cfg = load_config(profile)
+    num = numerology(cfg.cell.n_rb_dl)
+    sink = ZmqStreamRadio(num.sample_rate_hz, cfg.cell.dl_frequency_hz, rx_address="@tcp://127.0.0.1:0",
+                          timeout_s=20.0, high_water_mark=10_000)
+    data = yaml.safe_load(profile.read_text())
+    endpoint = sink._rx_sock.getsockopt_string(zmq.LAST_ENDPOINT)
+    data["radio"] = {"driver": "zmq", "zmq": {"tx_address": ">" + endpoint, "timeout_s": 20.0}}
+    profile.write_text(yaml.safe_dump(data))
+    try:
+        assert main(["transmit", "--config", str(profile), "--seconds", str(n_ms / 1000), flag]) == 0
+        total, blocks, n = n_ms * num.samples_per_subframe, [], 0
+        while n < total:
+            b = sink.rx(total - n, timeout_s=5.0)
+            assert b.timestamp == n, "a gap or a duplicate in the transmitted stream"
+            blocks.append(b.samples)
+            n += len(b.samples)
+        with pytest.raises(Exception):  # noqa: B017 - nothing beyond the last sample
+            sink.rx(1, timeout_s=0.2)
+    finally:
+        sink.close()
+    return np.concatenate(blocks)
+
+
+def test_pipelined_transmit_with_precomp_both_equals_one_process(tmp_path, hw_configs_dir, capsys):
+    # the default profile's cell and pass (5 MHz, pass_index 2), pre-compensation both
+    profile = _profile(tmp_path, hw_configs_dir, "both")
+    one = _transmit(profile, 25, "--no-pipeline")
+    assert "one process" in capsys.readouterr().out
+    two = _transmit(profile, 25, "--pipeline")
+    out = capsys.readouterr().out
+    assert "pipelined" in out and "WARNING" not in out
+    assert np.any(one != 0)
+    np.testing.assert_array_equal(two, one)  # bit for bit: cf32 on the wire carries the floats exactly
+
+
+def test_pipelined_source_is_sample_exact_with_two_ports(hw_configs_dir):
+    from dataclasses import replace
+
+    cfg = load_config(hw_configs_dir / "loopback.yaml")
+    cfg = replace(cfg, cell=replace(cfg.cell, n_rb_dl=6, n_ports=2))
+    with downlink_source(cfg, 30, pipeline=False) as blocks:
+        ref = list(blocks)
+    with downlink_source(cfg, 30, pipeline=True) as blocks:
+        got = list(blocks)
+    assert [n for n, _ in got] == [n for n, _ in ref] == [k * 1920 for k in range(30)]
+    for (_, a), (_, b) in zip(got, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_failing_worker_stops_the_stream_with_its_error(hw_configs_dir, monkeypatch):
+    cfg = load_config(hw_configs_dir / "loopback.yaml")
+
+    def broken(cfg, n_subframes, k_first=0):
+        yield 0, np.zeros(numerology(cfg.cell.n_rb_dl).samples_per_subframe, np.complex64)
+        raise ValueError("scheduler exploded")
+
+    monkeypatch.setattr(pipeline_mod, "_in_process", broken)
+    with pytest.raises(RuntimeError, match="(?s)no subframe 1 .*scheduler exploded"):
+        with downlink_source(cfg, 5, pipeline=True) as blocks:
+            list(blocks)
+
+
+def test_a_gap_at_the_stage_boundary_is_refused(hw_configs_dir, monkeypatch):
+    cfg = load_config(hw_configs_dir / "loopback.yaml")
+    spsf = numerology(cfg.cell.n_rb_dl).samples_per_subframe
+
+    def skipping(cfg, n_subframes, k_first=0):
+        for k in (0, 2):  # subframe 1 never sent
+            yield k * spsf, np.ones(spsf, np.complex64)
+
+    monkeypatch.setattr(pipeline_mod, "_in_process", skipping)
+    with pytest.raises(RuntimeError, match="n=15360 arrived where n=7680 was due"):
+        with downlink_source(cfg, 3, pipeline=True) as blocks:
+            list(blocks)
+
+
+def test_a_killed_worker_is_restarted_and_the_stream_resumes_sample_exact(hw_configs_dir, monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    cfg = load_config(hw_configs_dir / "loopback.yaml")
+    cfg = replace(cfg, cell=replace(cfg.cell, n_rb_dl=6))
+    with downlink_source(cfg, 40, pipeline=False) as blocks:
+        ref = np.concatenate([x for _, x in blocks])
+    original = pipeline_mod._in_process
+    marker = tmp_path / "killed_once"
+
+    def dies_once(cfg, n_subframes, k_first=0):
+        for n, x in original(cfg, n_subframes, k_first):
+            if n == 23 * 1920 and not marker.exists():  # the first worker dies before sending subframe 23
+                marker.write_text("x")
+                os._exit(9)
+            yield n, x
+
+    monkeypatch.setattr(pipeline_mod, "_in_process", dies_once)
+    with downlink_source(cfg, 40, pipeline=True) as blocks:
+        got = list(blocks)
+    assert marker.exists()
+    assert [n for n, _ in got] == [k * 1920 for k in range(40)]  # no gap, no duplicate across the restart
+    np.testing.assert_array_equal(np.concatenate([x for _, x in got]), ref)
