@@ -9,7 +9,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba_cache
 .PHONY: all install run test validate bench lint clean help
 
 help:
-	@echo "make run       install, then run the loopback demo end to end ($(CONFIG))"
+	@echo "make run       install, then run the pass demo: gateway, relay emulator, 2 tracking handsets ($(CONFIG))"
 	@echo "make test      install, then run the test suite"
 	@echo "make validate  long statistical sweeps (BLER / detection curves)"
 	@echo "make bench     real-time factors and throughputs"

@@ -7,7 +7,8 @@ an SNR 3 dB above the MCS's 10 %-BLER point, with a 700 Hz offset and a 1 us tim
 Handset transmitter: ul_subframe_grid + ul_subframe_samples (UL-SCH coding, scrambling, modulation,
 DFT precoding, SC-FDMA, 700 Hz offset and a fractional timing advance).
 RTF = 1 ms of signal / CPU seconds per subframe (> 1: faster than real time).
-The PRACH detector (helper C) and the PUCCH receiver (helper E) add their rows below `_pusch_rows`.
+Then the PRACH detector, the PUCCH receiver, and the whole UL receive chain (PRACH + PUSCH + PUCCH on one
+subframe) with one and four connected handsets.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _pusch_rows() -> list[tuple[str, float]]:
 
 
 def _prach_rows() -> list[tuple[str, float]]:
-    """PRACH detector (helper C): one format-0 occasion per subframe (prach-ConfigIndex 14, the densest
+    """PRACH detector: one format-0 occasion per subframe (prach-ConfigIndex 14, the densest
     FDD configuration), a preamble at 10 us in -10 dB noise; 2 roots (N_CS 26), 64 roots (N_CS 0) and
     the restricted set (15 roots). RTF = 1 ms / CPU seconds per occasion."""
     from phy.channels.prach import prach_subframes
@@ -82,7 +83,7 @@ def _prach_rows() -> list[tuple[str, float]]:
 
 
 def _pucch_rows() -> list[tuple[str, float]]:
-    """PUCCH receiver (helper E): SC-FDMA demodulation of the subframe, then every resource of the PUCCH
+    """PUCCH receiver: SC-FDMA demodulation of the subframe, then every resource of the PUCCH
     region at once: N_RB^(2) = 2 (5 MHz) / 4 (20 MHz) CQI PRB pairs with 6 format-2 UEs each (A = 11, ML
     decoding over 2048 code words) and as many format-1 PRB pairs with all 18 format-1a resources each
     (Dshift 2), all UEs present at 10 dB per RE. RTF = 1 ms / CPU seconds per subframe."""
@@ -126,8 +127,67 @@ def _pucch_rows() -> list[tuple[str, float]]:
     return rows
 
 
+def _chain_rows() -> list[tuple[str, float]]:
+    """The gateway's whole UL receive chain on one subframe (issue 15's bench): PRACH detection (an occasion
+    in every subframe, prach-ConfigIndex 14, 2 roots, one preamble present), PUSCH for every connected
+    handset (the PUSCH region split between them, MCS 10, each with its own CFO and arrival time) and
+    PUCCH format 1a (one HARQ-ACK per handset, PRBs 1 and N-2 behind nRB-CQI 2) from the same samples, at 10 dB per RE.
+    RTF = 1 ms / CPU seconds per subframe; 1 and 4 connected handsets at 5 and 20 MHz."""
+    from functools import partial
+
+    from phy.channels.prach import prach_signal
+    from phy.channels.pucch import pucch_put, pucch_signal
+    from phy.channels.pusch import PuschGrant
+    from phy.enb.prach_rx import PrachDetector
+    from phy.enb.pucch_rx import PucchReceiver
+    from phy.scfdma import scfdma_demodulate
+    from phy.tbs import tbs
+    from phy.ul_config import PrachConfig
+
+    subframe = 3
+    rows = []
+    for n_rb, mhz in BANDWIDTHS:
+        prach = PrachConfig(root_sequence_index=22, config_index=14, zero_correlation_zone_config=5,
+                            freq_offset_prb=n_rb - 8)  # PRBs N-8..N-3, clear of PUCCH and PUSCH
+        cell = UlCellConfig(n_id_cell=42, n_rb_ul=n_rb, prach=prach)
+        for n_ue in (1, 4):
+            rng = np.random.default_rng(10 * n_rb + n_ue)
+            n_prb = {(25, 1): 15, (25, 4): 3, (100, 1): 90, (100, 4): 20}[n_rb, n_ue]  # PUSCH from PRB 2
+            x = prach_signal(cell.prach, n_rb, 9).astype(np.complex64) * np.float32(0.3)
+            grants, tbs_bits, acks = [], [], rng.integers(0, 2, n_ue)
+            for u in range(n_ue):
+                g = PuschGrant(prb_start=2 + u * n_prb, n_prb=n_prb, tbs=tbs(10, n_prb), q_m=2, rv=0, rnti=0x4601 + u)
+                tb = rng.integers(0, 2, g.tbs).astype(np.uint8)
+                x = x + ul_subframe_samples(ul_subframe_grid(cell, subframe, PuschTx(g, tb)), n_rb,
+                                            cfo_hz=float(rng.uniform(-500, 500)),
+                                            timing_advance_s=float(rng.uniform(-1e-6, 1e-6)))
+                ack = partial(pucch_put, signal=pucch_signal(cell, subframe, "1a", 2 * u, bits=[acks[u]]))
+                x = x + ul_subframe_samples(ul_subframe_grid(cell, subframe, None, grid_writers=[ack]), n_rb)
+                grants.append(g)
+                tbs_bits.append(tb)
+            y = add_awgn(x, 10.0, n_rb, rng)
+            det = PrachDetector(cell.prach, n_rb)
+            ues = [PuschRxUe(g) for g in grants]
+            n1 = [2 * u for u in range(n_ue)]
+
+            def receive(y=y, det=det, ues=ues, n1=n1, n_rb=n_rb, cell=cell):
+                found = det.detect(y)
+                reps = pusch_receive_many(y, ues, 42, n_rb, subframe)
+                heard = PucchReceiver(scfdma_demodulate(y, n_rb), cell, subframe).detect_format1("1a", n1)
+                return found, reps, heard
+
+            found, reps, heard = receive()
+            assert [d.preamble_index for d in found] == [9], "bench preamble must be detected"
+            assert all(r.crc_ok and np.array_equal(r.bits, b) for r, b in zip(reps, tbs_bits, strict=True))
+            assert heard.detected.all() and np.array_equal(heard.bits[:, 0], acks), "bench ACKs must be heard"
+            t = cpu_seconds(receive, repeat=3, number=3)
+            rows.append((f"UL receive chain (PRACH + PUSCH + PUCCH), {mhz:>2} MHz {n_rb:3d} PRB, "
+                         f"{n_ue} handset{'s' if n_ue > 1 else ''} x {n_prb} PRB", SUBFRAME_S / t))
+    return rows
+
+
 def main() -> None:
-    rows = _pusch_rows() + _prach_rows() + _pucch_rows()
+    rows = _pusch_rows() + _prach_rows() + _pucch_rows() + _chain_rows()
     width = max(len(r[0]) for r in rows)
     print(f"{'case (one core, one subframe)':<{width}}  {'RTF':>7}")
     for name, rtf in rows:

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "gateway.cmd_transmit",
     "gateway.cmd_scan",
     "gateway.cmd_monitor",
+    "gateway.cmd_feasibility",
 )
 
 

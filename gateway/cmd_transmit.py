@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run the eNodeB in a worker process feeding pre-compensation + radio here (default: on with "
         ">= 2 cores); --no-pipeline: one process",
     )
+    from gateway.beams import add_arguments
+
+    add_arguments(p)  # --beams N and its options (gateway/beams.py)
     p.set_defaults(func=transmit)
 
 
@@ -91,6 +94,10 @@ def check_doppler_fits(cfg: Config, sc, p, sample_rate_hz: float) -> None:
 
 def transmit(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
+    if getattr(args, "beams", None) is not None:
+        from gateway.beams import transmit_beams
+
+        return transmit_beams(args, cfg)
     num = numerology(cfg.cell.n_rb_dl)
     pipeline = default_pipeline() if getattr(args, "pipeline", None) is None else args.pipeline
     n_subframes = max(1, round(args.seconds * 1000))

@@ -11,14 +11,25 @@ ENodeB.subframe -> Compensator (link.precomp mode, or the `precomp` argument) ->
 (the independent truth: two hops from the TLE, link budget, AWGN) -> per handset the phone's receiver
 (phy.ue.read_cell: cell search, MIB, PCFICH, CFO, SINR; phy.ue.downlink_rx + mac.ue_downlink: PDCCH,
 SIB1, PDSCH). The compensator and the relay are pure functions of the absolute time, so each window
-starts them afresh and drops their warm-up (D plus a subframe). No CLI: `make run`'s pass demo builds
-on this. A Rel-8 phone knows nothing about satellites: without pre-compensation its cell search
-(+-25 kHz CFO range) cannot lock to a signal offset by the raw two-hop Doppler (~0.1-1 MHz).
+starts them afresh and drops their warm-up (D plus a subframe). A Rel-8 phone knows nothing about
+satellites: without pre-compensation its cell search (+-25 kHz CFO range) cannot lock to a signal
+offset by the raw two-hop Doppler (~0.1-1 MHz).
+
+`track_pass` is `make run`'s demo (gateway.cmd_run): the same chain, but each handset is a phone that
+searches once and then tracks the cell (phy.ue.tracker.CellTracker) across the gaps between windows,
+like a phone in DRX, with per-second KPIs against the geometry's prediction:
+
+    sl = pass_slice(cfg, seconds=60.0, window_s=0.1)        # 61 windows of 100 ms, 1 s apart
+    for rec in track_pass(cfg, sl):                          # one record per window, as it is computed
+        print(rec["t_from_max_s"], rec["handsets"]["centre"]["cfo_hz"])
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,13 +39,14 @@ from gateway.enodeb import ENodeB, combine_ports
 from gateway.precomp import MODES, Compensator
 from gateway.prediction import PassPrediction
 from mac.ue_downlink import read_downlink
-from orbit.passes import elevation_deg
+from orbit.passes import Pass, elevation_deg
 from phy.numerology import numerology
 from phy.ue import read_cell
 from phy.ue.cell_search import CellNotFound
 from phy.ue.downlink_rx import receive_downlink
+from phy.ue.tracker import CellTracker
 
-__all__ = ["default_handsets", "pass_demo", "relay_config"]
+__all__ = ["PassSlice", "default_handsets", "pass_demo", "pass_slice", "relay_config", "track_pass"]
 
 
 def relay_config(r) -> RelayConfig:
@@ -140,3 +152,175 @@ def _handset_row(pred, track, relay, h: Handset, y: np.ndarray, n_aos: int, c0: 
         dl = read_downlink(receive_downlink(y, fs, cell, c_rnti=c_rnti), c_rnti)
         row |= {"sib1_ok": dl.sib1_ok, "sib1_tx": dl.sib1_tx, "bler": dl.bler}
     return row
+
+
+# -- the tracking demo (`python -m gateway run`) ---------------------------------------------------------
+
+# Radio link monitoring: out of sync below Qout, the SINR at which a hypothetical PDCCH (DCI 1A,
+# aggregation 8) would have 10 % BLER, about -8 dB per RE (TS 36.133 7.6.1, TS 36.213 4.2.1)
+Q_OUT_SINR_DB = -8.0
+# consecutive out-of-sync windows before the phone declares radio link failure and searches again
+# (a short N310; TS 36.331 7.3 allows 1..20 indications)
+N_OUT_OF_SYNC = 2
+
+
+@dataclass
+class PassSlice:
+    """What a tracking run covers: windows of `window_s` of signal every `step_s`, `n_windows` of them,
+    the first centred at `first_from_max_s` seconds from the pass's highest elevation."""
+
+    pass_: Pass
+    step_s: float
+    window_s: float
+    n_windows: int
+    first_from_max_s: float
+
+    @property
+    def duty_cycle(self) -> float:
+        return self.window_s / self.step_s
+
+
+class _Phone:
+    """One Rel-8 handset: blind cell search until it finds the cell, then the tracking receiver
+    (phy.ue.tracker.CellTracker) carried across the DRX gaps; radio link failure after N_OUT_OF_SYNC
+    out-of-sync windows sends it back to cell search."""
+
+    def __init__(self, handset: Handset, interval_s: float, c_rnti: int | None, decode_pdsch: bool):
+        self.handset, self.interval_s = handset, interval_s
+        self.c_rnti = c_rnti if decode_pdsch else None
+        self.tracker: CellTracker | None = None
+        self.out_of_sync = 0
+        self.cell = None
+
+    def window(self, y: np.ndarray, c0: int, fs: float) -> dict:
+        """Feed one window (handset counter c0 ..); returns its KPIs."""
+        acquired = False
+        if self.tracker is None:
+            try:
+                cell = read_cell(y, fs)  # the initial (or post-RLF) blind search: PSS/SSS, PBCH
+            except CellNotFound as err:
+                return {"state": "search", "reason": str(err)[:160]}
+            self.cell, acquired = cell, True
+            self.tracker = CellTracker(
+                cell.pci, cell.n_rb_dl, cell.n_ports, cell.sfn, c0 + cell.timing_offset_samples, cell.cfo_hz,
+                interval_s=self.interval_s, measure_every=5, phich_duration=cell.phich_duration,
+                phich_resource=cell.phich_resource, c_rnti=self.c_rnti, all_mibs=True,
+            )
+        points = self.tracker.push(y, start=c0)
+        if not points:
+            return {"state": "sync", "acquired": acquired, "reason": "no whole interval in the window"}
+        pt = points[-1]
+        in_sync = pt.sinr_db > Q_OUT_SINR_DB and pt.mib_decoded > 0
+        self.out_of_sync = 0 if in_sync else self.out_of_sync + 1
+        state = "sync" if in_sync else "out-of-sync"
+        if self.out_of_sync >= N_OUT_OF_SYNC:
+            state, self.tracker, self.out_of_sync = "lost", None, 0
+        return {"state": state, "acquired": acquired, "point": pt}
+
+
+def pass_slice(cfg, seconds: float = 60.0, step_s: float = 1.0, window_s: float = 0.04,
+               whole_pass: bool = False) -> PassSlice:
+    """The windows of a run: `seconds` around the selected pass's highest elevation, or the whole pass."""
+    if not 0.01 <= window_s <= step_s:
+        raise ValueError(f"window_s must be in [0.01, step_s = {step_s}] s, got {window_s}")
+    p = PassPrediction.from_config(cfg).select_pass()
+    if whole_pass:
+        seconds = p.duration_s - 2 * step_s  # the first and last second are at the horizon mask
+    if not 0 <= seconds <= p.duration_s:
+        raise ValueError(f"seconds must be in [0, {p.duration_s:.0f}] (the pass), got {seconds}")
+    n = int(seconds / step_s + 1e-9) + 1
+    first = (p.aos_s + p.los_s) / 2 - p.max_time_s - (n - 1) * step_s / 2 if whole_pass else -(n - 1) * step_s / 2
+    return PassSlice(p, step_s, window_s, n, first)
+
+
+def track_pass(cfg, sl: PassSlice, precomp: str | None = None, handsets: list[Handset] | None = None,
+               relay_settings: RelayConfig | None = None, decode_pdsch: bool = True) -> Iterator[dict]:
+    """The tracking demo, one record per window: {window, t_from_max_s, elevation_deg, handsets: {name:
+    KPIs}}. Each window runs the chain (eNodeB -> Compensator -> RelayEmulator, started afresh at the
+    window, its warm-up dropped, the relay's handset clocks aligned once at the first window) and hands
+    each phone the window; the phone searches once, then tracks across the gaps like a phone in DRX.
+
+    KPIs per handset: state (search | sync | out-of-sync | lost), cfo_hz, timing_ns (against the first
+    lock), drift_ns_s (over the gap), delay_residual_ns (measured frame timing minus the gateway's
+    send time and D, handset clock corrected), rsrp_dbfs, sinr_db, mib/sib1 decoded and sent, PDSCH
+    blocks, bler, throughput_bps (bits that passed their CRC per second of tracked signal), and the
+    geometry's expectations (expected_cfo_hz, expected_delay_residual_ns with pre-compensation both,
+    raw_doppler_hz, raw_drift_ns_s, budget_snr_db)."""
+    mode = cfg.link.precomp if precomp is None else precomp
+    if mode not in MODES:
+        raise ValueError(f"precomp must be one of {MODES}, got {mode!r}")
+    pred = PassPrediction.from_config(cfg)
+    p = sl.pass_
+    num = numerology(cfg.cell.n_rb_dl)
+    fs, spf = num.sample_rate_hz, num.samples_per_subframe
+    d_s = pred.target_delay_s(p, fs)
+    handsets = handsets or default_handsets(pred, cfg.relay)
+    settings = relay_settings or relay_config(cfg.relay)
+    track = pred.dl_track(fs)
+    n_aos = round(p.aos_s * fs)
+    warm = math.ceil(d_s * 1000) + 1  # subframes before the handsets hear a valid signal
+    n_interval = max(4, round(sl.window_s * 1000))  # tracked subframes per window
+    n_keep = n_interval + 1  # the interval's subframes lie wholly inside the kept signal
+    enb = ENodeB(cfg)
+    c_rnti = cfg.scheduler.c_rntis[0] if cfg.scheduler.c_rntis else None
+    phones = {h.name: _Phone(h, n_interval / 1000, c_rnti, decode_pdsch) for h in handsets}
+    n_ref = None
+    for w in range(sl.n_windows):
+        t_w = p.max_time_s + sl.first_from_max_s + w * sl.step_s
+        k0 = round((t_w - p.aos_s) * 1000)
+        comp = Compensator(track, d_s, mode, direction="dl")
+        relay = RelayEmulator(pred.sat, pred.gateway, pred.beam, pred.carriers, handsets, cfg.cell.n_rb_dl, fs,
+                              dataclasses.replace(settings, seed=settings.seed + 7919 * w))  # fresh noise
+        relay.n_ref = n_ref  # the handsets' clocks stay aligned where the first window set them
+        rx = {h.name: [] for h in handsets}
+        for k in range(k0, k0 + warm + n_keep):
+            n = n_aos + k * spf
+            x = comp.process(combine_ports(enb.subframe(k).samples), n)
+            for name, y in relay.downlink(x, n).items():
+                if k >= k0 + warm:
+                    rx[name].append(y)
+        n_ref = relay.n_ref
+        c0 = n_aos + (k0 + warm) * spf
+        t_mid = (c0 + 0.5 * n_keep * spf) / fs
+        el = float(elevation_deg(pred.sat, pred.beam, t_mid)[0])
+        kpis = {}
+        for h in handsets:
+            truth = _truth(pred, track, relay, h, c0 + n_keep * spf // 2, fs, mode)
+            out = phones[h.name].window(np.concatenate(rx[h.name]), c0, fs)
+            pt = out.pop("point", None)
+            if pt is not None:
+                e = h.clock_ppm * 1e-6
+                # true receive time of the tracked subframe start, then the gateway subframe it belongs to
+                t_rx = n_ref / fs + (pt.position_samples - n_ref) / (fs * (1 + e))
+                base = 10 * ((phones[h.name].cell.sfn - cfg.cell.sfn_start) % 1024) + pt.subframe
+                k_est = (t_rx - d_s) * 1000 - n_aos / spf
+                k_sent = base + 10240 * round((k_est - base) / 10240)  # SFN wraps every 10.24 s
+                out |= {
+                    "cfo_hz": pt.cfo_hz, "timing_ns": pt.timing_ns, "drift_ns_s": pt.drift_ns_s,
+                    "delay_residual_ns": (t_rx - (n_aos + k_sent * spf) / fs - d_s) * 1e9,
+                    "rsrp_dbfs": pt.rsrp_dbfs, "sinr_db": pt.sinr_db, "cfi": pt.cfi,
+                    "mib_decoded": pt.mib_decoded, "mib_sent": pt.mib_sent,
+                    "sib1_decoded": pt.sib1_decoded, "sib1_sent": pt.sib1_sent,
+                    "pdsch_blocks": pt.user_blocks, "bler": pt.bler,
+                    "throughput_bps": pt.user_bits / (pt.subframes * 1e-3),
+                }
+            kpis[h.name] = out | truth
+        yield {"window": w, "t_from_max_s": t_w - p.max_time_s, "elevation_deg": el, "handsets": kpis}
+
+
+def _truth(pred, track, relay, h: Handset, c_mid: int, fs: float, mode: str) -> dict:
+    """The geometry's view of handset h at its counter c_mid: raw two-hop Doppler and drift (what a phone
+    would see without pre-compensation), the residual CFO / delay it should see with it, budget SNR."""
+    t_rx, delay, _, _ = relay.dl_truth(h.name, np.array([c_mid]))
+    t_send = t_rx - delay
+    res_delay, res_cfo = pass_residuals(pred, track, h.site, t_send)
+    e = h.clock_ppm * 1e-6
+    raw = pred.dl(t_send, h.site)
+    both = mode == "both"
+    return {
+        "raw_doppler_hz": float(-raw.phase_rate_hz[0] / (1 + raw.delay_rate[0]) - pred.carriers.service_dl_hz * e),
+        "raw_drift_ns_s": float(raw.delay_rate[0] / (1 + raw.delay_rate[0]) * 1e9),
+        "budget_snr_db": float(relay.snr_db(h.name, t_rx)[0]),
+        "expected_cfo_hz": float(res_cfo[0] - pred.carriers.service_dl_hz * e) if both else None,
+        "expected_delay_residual_ns": float(res_delay[0] * 1e9) if both else None,
+    }

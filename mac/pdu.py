@@ -1,4 +1,4 @@
-"""Downlink MAC PDUs (TS 36.321 6.1, 6.2): DL-SCH PDUs with subheaders, CEs and padding; RAR PDUs.
+"""MAC PDUs (TS 36.321 6.1, 6.2): DL-SCH and UL-SCH PDUs with subheaders, CEs and padding; RAR PDUs.
 
 Layouts are `construct` structures, each under a banner naming its clause. A DL-SCH PDU is
 subheaders, then MAC control elements, then MAC SDUs, then padding (6.1.2); a RAR PDU is the
@@ -6,6 +6,8 @@ E/T/RAPID (and backoff) subheaders, then one 6-byte MAC RAR per RAPID subheader,
 
     tb = build_dl_sch_pdu([(LCID_CCCH, msg4)], [contention_resolution_ce(msg3_ccch)], tbs_bytes=57)
     parse_dl_sch_pdu(tb)  # -> [MacSubPdu(28, b'...'), MacSubPdu(0, msg4)]
+    msg3 = build_ul_sch_pdu([(LCID_CCCH, rrc_connection_request)], tbs_bytes=7)   # UL-SCH: same layout,
+    parse_ul_sch_pdu(msg3)                                                          # Table 6.2.1-2 LCIDs
 """
 
 from __future__ import annotations
@@ -32,17 +34,25 @@ __all__ = [
     "LCID_DRX_COMMAND",
     "LCID_PADDING",
     "LCID_TIMING_ADVANCE",
+    "LCID_UL_C_RNTI",
+    "LCID_UL_LONG_BSR",
+    "LCID_UL_POWER_HEADROOM",
+    "LCID_UL_SHORT_BSR",
+    "LCID_UL_TRUNCATED_BSR",
     "MacSubPdu",
     "Rar",
     "RarPdu",
     "RarUlGrant",
     "build_dl_sch_pdu",
     "build_rar",
+    "build_ul_sch_pdu",
+    "c_rnti_ce",
     "contention_resolution_ce",
     "drx_command_ce",
     "parse_dl_sch_pdu",
     "parse_rar",
     "parse_timing_advance_ce",
+    "parse_ul_sch_pdu",
     "timing_advance_ce",
 ]
 
@@ -57,6 +67,17 @@ LCID_PADDING = 0b11111
 # fixed-size MAC control elements: no L field in their subheader (6.1.2); size in bytes
 _CE_SIZE = {LCID_CONTENTION_RESOLUTION: 6, LCID_TIMING_ADVANCE: 1, LCID_DRX_COMMAND: 0}
 _NO_L = frozenset((*_CE_SIZE, LCID_PADDING))
+
+# TS 36.321 Table 6.2.1-2: LCID values for UL-SCH (Rel-8); 01011..11001 reserved
+LCID_UL_POWER_HEADROOM = 0b11010
+LCID_UL_C_RNTI = 0b11011
+LCID_UL_TRUNCATED_BSR = 0b11100
+LCID_UL_SHORT_BSR = 0b11101
+LCID_UL_LONG_BSR = 0b11110
+# fixed-size UL MAC CEs (TS 36.321 6.1.3.1 BSR, 6.1.3.2 C-RNTI, 6.1.3.6 PHR); size in bytes
+_UL_CE_SIZE = {LCID_UL_POWER_HEADROOM: 1, LCID_UL_C_RNTI: 2, LCID_UL_TRUNCATED_BSR: 1, LCID_UL_SHORT_BSR: 1,
+               LCID_UL_LONG_BSR: 3}
+_UL_NO_L = frozenset((*_UL_CE_SIZE, LCID_PADDING))
 _L7_MAX = 127  # F = 0: 7-bit L for SDUs/CEs shorter than 128 bytes
 _L15_MAX = 2**15 - 1
 
@@ -76,13 +97,20 @@ _LENGTH = Struct(
     "f" / Flag,
     "l" / IfThenElse(this.f, BitsInteger(15), BitsInteger(7)),
 )
-_SUBHEADER = BitStruct(
-    Padding(2),  # R/R reserved bits, set to 0
-    "e" / Flag,  # 1: another subheader follows
-    "lcid" / BitsInteger(5),
-    "length" / If(lambda ctx: ctx.e and ctx.lcid not in _NO_L, _LENGTH),
-)
+
+
+def _subheader(no_l: frozenset) -> BitStruct:
+    return BitStruct(
+        Padding(2),  # R/R reserved bits, set to 0
+        "e" / Flag,  # 1: another subheader follows
+        "lcid" / BitsInteger(5),
+        "length" / If(lambda ctx: ctx.e and ctx.lcid not in no_l, _LENGTH),
+    )
+
+
+_SUBHEADER = _subheader(_NO_L)
 _HEADER = RepeatUntil(lambda obj, lst, ctx: not obj["e"], _SUBHEADER)
+_UL_HEADER = RepeatUntil(lambda obj, lst, ctx: not obj["e"], _subheader(_UL_NO_L))
 
 # ================================================================================================
 # TS 36.321 6.1.3.5: Timing Advance Command MAC CE (Rel-8): R/R + 6-bit T_A (TS 36.213 4.2.3)
@@ -112,6 +140,16 @@ def contention_resolution_ce(ul_ccch_sdu: bytes) -> MacSubPdu:
     return MacSubPdu(LCID_CONTENTION_RESOLUTION, bytes(ul_ccch_sdu[:6]))
 
 
+# ================================================================================================
+# TS 36.321 6.1.3.2: C-RNTI MAC CE (UL): the handset's 16-bit C-RNTI
+# ================================================================================================
+def c_rnti_ce(c_rnti: int) -> MacSubPdu:
+    """C-RNTI CE (UL-SCH, LCID 11011): the 16-bit C-RNTI, most significant bit first (TS 36.321 6.1.3.2)."""
+    if not 0 <= c_rnti <= 0xFFFF:
+        raise ValueError(f"C-RNTI {c_rnti} is outside 0..0xFFFF (16 bits)")
+    return MacSubPdu(LCID_UL_C_RNTI, int(c_rnti).to_bytes(2, "big"))
+
+
 def drx_command_ce() -> MacSubPdu:
     """DRX Command CE: zero bits, identified by its subheader only (TS 36.321 6.1.3.3)."""
     return MacSubPdu(LCID_DRX_COMMAND, b"")
@@ -132,17 +170,18 @@ def _l_field_bytes(n_bytes: int) -> int:
     return 2 if n_bytes <= _L7_MAX else 3  # subheader with F/L: 16 or 24 bits
 
 
-def _check_elements(sdus: list[tuple[int, bytes]], ces: list[tuple[int, bytes]]) -> list[MacSubPdu]:
+def _check_elements(sdus: list[tuple[int, bytes]], ces: list[tuple[int, bytes]], ce_size: dict = _CE_SIZE,
+                    link: str = "DL") -> list[MacSubPdu]:
     elements = []
     for lcid, payload in ces:
-        if lcid not in _CE_SIZE:
-            raise ValueError(f"LCID {lcid} is not a DL MAC CE; use 28 (contention res.), 29 (TA) or 30 (DRX)")
-        if len(payload) != _CE_SIZE[lcid]:
-            raise ValueError(f"MAC CE LCID {lcid} has {_CE_SIZE[lcid]} bytes, got {len(payload)}")
+        if lcid not in ce_size:
+            raise ValueError(f"LCID {lcid} is not a {link} MAC CE; use one of {sorted(ce_size)}")
+        if len(payload) != ce_size[lcid]:
+            raise ValueError(f"MAC CE LCID {lcid} has {ce_size[lcid]} bytes, got {len(payload)}")
         elements.append(MacSubPdu(lcid, bytes(payload)))
     for lcid, payload in sdus:
         if lcid != LCID_CCCH and lcid not in LCID_DCCH_DTCH:
-            raise ValueError(f"LCID {lcid} is not a DL logical channel; SDUs use 0 (CCCH) or 1..10")
+            raise ValueError(f"LCID {lcid} is not a {link} logical channel; SDUs use 0 (CCCH) or 1..10")
         if not payload:
             raise ValueError(f"MAC SDU on LCID {lcid} is empty")
         elements.append(MacSubPdu(lcid, bytes(payload)))
@@ -158,14 +197,27 @@ def build_dl_sch_pdu(
     3 or more -> a padding subheader after the others and zero padding bytes at the end (the last
     SDU then needs its L field). `tbs_bytes=None` builds the PDU without padding.
     """
-    elements = _check_elements(list(sdus), list(ces))
+    return _build_sch_pdu(_check_elements(list(sdus), list(ces)), tbs_bytes, _HEADER, _NO_L)
+
+
+def build_ul_sch_pdu(
+    sdus: list[tuple[int, bytes]], ces: list[tuple[int, bytes]] = (), tbs_bytes: int | None = None
+) -> bytes:
+    """A UL-SCH MAC PDU of exactly `tbs_bytes` (TS 36.321 6.1.2, LCIDs of Table 6.2.1-2): the same layout and
+    padding rules as the DL-SCH; CEs are the C-RNTI (2 bytes), BSRs (1 or 3) and power headroom (1)."""
+    elements = _check_elements(list(sdus), list(ces), _UL_CE_SIZE, "UL")
+    return _build_sch_pdu(elements, tbs_bytes, _UL_HEADER, _UL_NO_L)
+
+
+def _build_sch_pdu(elements: list[MacSubPdu], tbs_bytes: int | None, header, no_l: frozenset) -> bytes:
+    """Subheaders (with F/L except for the last, fixed-size CEs and padding), CEs, SDUs, padding (6.1.2)."""
     if len(elements) == 1 and tbs_bytes == 1 + len(elements[0].payload):
         # one element filling the block exactly: a single last subheader R/R/E=0/LCID without F/L,
         # the byte _HEADER.build gives (the hot path of full-buffer user data; tests compare both)
         return bytes((elements[0].lcid,)) + elements[0].payload
     payload = b"".join(e.payload for e in elements)
     # header with every element's L present except the last one's
-    header_bytes = [1 if e.lcid in _NO_L else _l_field_bytes(len(e.payload)) for e in elements]
+    header_bytes = [1 if e.lcid in no_l else _l_field_bytes(len(e.payload)) for e in elements]
     if elements:
         header_bytes[-1] = 1
     size = sum(header_bytes) + len(payload)
@@ -178,29 +230,38 @@ def build_dl_sch_pdu(
     subheaders = [{"e": True, "lcid": LCID_PADDING, "length": None} for _ in range(n_front_padding)]
     for j, e in enumerate(elements):
         last = j == len(elements) - 1 and not end_padding
-        has_l = not last and e.lcid not in _NO_L
+        has_l = not last and e.lcid not in no_l
         length = _length_field(len(e.payload)) if has_l else None
         subheaders.append({"e": not last, "lcid": e.lcid, "length": length})
     n_padding_bytes = 0
     if end_padding:
         subheaders.append({"e": False, "lcid": LCID_PADDING, "length": None})
-        n_padding_bytes = tbs_bytes - len(_HEADER.build(subheaders)) - len(payload)
+        n_padding_bytes = tbs_bytes - len(header.build(subheaders)) - len(payload)
     if not subheaders:
         raise ValueError("an empty MAC PDU: give at least one SDU or CE, or a tbs_bytes to pad")
     subheaders[-1]["e"] = False
-    pdu = _HEADER.build(subheaders) + payload + bytes(n_padding_bytes)
+    pdu = header.build(subheaders) + payload + bytes(n_padding_bytes)
     assert tbs_bytes is None or len(pdu) == tbs_bytes, (len(pdu), tbs_bytes)
     return pdu
 
 
 def parse_dl_sch_pdu(data: bytes) -> list[MacSubPdu]:
     """The CEs and SDUs of a DL-SCH MAC PDU in order (padding dropped); ValueError if malformed."""
+    return _parse_sch_pdu(data, _HEADER, _CE_SIZE, "downlink (TS 36.321 Table 6.2.1-1)")
+
+
+def parse_ul_sch_pdu(data: bytes) -> list[MacSubPdu]:
+    """The CEs and SDUs of a UL-SCH MAC PDU in order (padding dropped; LCIDs of TS 36.321 Table 6.2.1-2)."""
+    return _parse_sch_pdu(data, _UL_HEADER, _UL_CE_SIZE, "uplink (TS 36.321 Table 6.2.1-2)")
+
+
+def _parse_sch_pdu(data: bytes, header, ce_size: dict, link: str) -> list[MacSubPdu]:
     data = bytes(data)
     try:
-        subheaders = _HEADER.parse(data)
+        subheaders = header.parse(data)
     except Exception as exc:
         raise ValueError(f"MAC PDU header is truncated or malformed: {exc}") from exc
-    pos = len(_HEADER.build(subheaders))
+    pos = len(header.build(subheaders))
     out = []
     for j, sh in enumerate(subheaders):
         last = j == len(subheaders) - 1
@@ -209,17 +270,15 @@ def parse_dl_sch_pdu(data: bytes) -> list[MacSubPdu]:
             if last:
                 pos = len(data)  # padding to the end
             continue
-        if lcid not in _CE_SIZE and lcid != LCID_CCCH and lcid not in LCID_DCCH_DTCH:
-            raise ValueError(
-                f"subheader {j}: LCID {lcid} is reserved in the downlink (TS 36.321 Table 6.2.1-1)"
-            )
-        if lcid in _CE_SIZE:
-            n = _CE_SIZE[lcid]
+        if lcid not in ce_size and lcid != LCID_CCCH and lcid not in LCID_DCCH_DTCH:
+            raise ValueError(f"subheader {j}: LCID {lcid} is reserved in the {link}")
+        if lcid in ce_size:
+            n = ce_size[lcid]
         elif last:
             n = len(data) - pos
         else:
             n = sh.length.l
-        if n <= 0 and lcid not in _CE_SIZE or pos + n > len(data):
+        if n <= 0 and lcid not in ce_size or pos + n > len(data):
             raise ValueError(f"subheader {j}: LCID {lcid} with {n} bytes runs past the {len(data)}-byte PDU")
         out.append(MacSubPdu(lcid, data[pos : pos + n]))
         pos += n

@@ -34,6 +34,7 @@ def test_round_trip_through_a_srsran_style_peer(fmt, tmp_path):
     our_tx, peer_tx = f"ipc://{tmp_path}/enb_tx", f"ipc://{tmp_path}/ue_tx"
     radio = SrsranZmqRadio(1.92e6, 770e6, tx_port=our_tx, rx_port=peer_tx, sample_format=fmt, timeout_s=5)
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     stop = threading.Event()
     peer = threading.Thread(target=_echo_peer, args=(ctx, our_tx, peer_tx, 3, stop))
     peer.start()
@@ -70,6 +71,7 @@ def test_wire_bytes_and_tx_gap_zero_fill(tmp_path):
     our_tx = f"ipc://{tmp_path}/tx"
     radio = SrsranZmqRadio(1.92e6, 770e6, tx_port=our_tx, rx_port="", timeout_s=5)
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     req = ctx.socket(zmq.REQ)
     req.connect(our_tx)
     x = np.array([1 + 2j, 3 - 4j], np.complex64)
@@ -100,6 +102,7 @@ def test_silent_peer_times_out_and_rx_recovers(tmp_path):
         radio.rx(100)
     assert radio.counters.timeouts == 1 and radio.counters.reconnects == 1
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     rep = ctx.socket(zmq.REP)
     rep.bind(f"ipc://{tmp_path}/none")  # the peer appears: the fresh REQ socket gets through
     t = threading.Thread(target=lambda: (rep.recv(), rep.send(np.ones(100, np.complex64).tobytes())))

@@ -99,6 +99,7 @@ def test_fuzzed_malformed_frames_are_counted_and_good_samples_survive():
     rx = ZmqStreamRadio(FS, FC, rx_address="@tcp://127.0.0.1:0", timeout_s=0.3)
     port_ep = rx._rx_sock.getsockopt_string(zmq.LAST_ENDPOINT)
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     push = ctx.socket(zmq.PUSH)
     push.connect(port_ep)
     rng = np.random.default_rng(66)
@@ -159,6 +160,7 @@ def test_fuzzed_malformed_frames_are_counted_and_good_samples_survive():
 def test_gap_jump_and_rate_change_are_reported_not_spliced():
     rx = ZmqStreamRadio(FS, FC, rx_address="@tcp://127.0.0.1:0", timeout_s=0.3)
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     push = ctx.socket(zmq.PUSH)
     push.connect(rx._rx_sock.getsockopt_string(zmq.LAST_ENDPOINT))
     frames = [

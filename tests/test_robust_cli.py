@@ -133,7 +133,7 @@ def test_bad_numbers_end_in_one_line(argv, option, capsys):
 def test_run_refuses_a_capture_larger_than_memory(capsys):
     if not Path("/proc/meminfo").exists():
         pytest.skip("the memory check reads /proc/meminfo (Linux)")
-    assert main(["run", "--in-process", "--ms", str(10**9)]) == 2
+    assert main(["run", "--static", "--in-process", "--ms", str(10**9)]) == 2
     assert "use a shorter --ms" in _one_line_error(capsys, "error: --ms 1000000000")
 
 
@@ -163,7 +163,7 @@ def test_plan_and_run_outputs_are_checked_before_the_work(tmp_path, capsys):
     blocker.write_text("not a directory")
     t0 = time.monotonic()
     assert main(["plan", "--out", str(blocker / "plan.png")]) == 4
-    assert main(["run", "--in-process", "--ms", "5", "--report", str(blocker / "r.json")]) == 4
+    assert main(["run", "--static", "--in-process", "--ms", "5", "--report", str(blocker / "r.json")]) == 4
     assert time.monotonic() - t0 < 10  # no pass search, no run first
     assert capsys.readouterr().err.count(f"error: {blocker}: exists and is not a directory") == 2
 
@@ -277,7 +277,7 @@ def test_compare_only_checks_what_was_sent(hw_configs_dir):
 
 def test_run_5_ms_does_not_blame_sib1_it_never_sent(tmp_path, capsys):
     report = tmp_path / "r.json"
-    assert main(["run", "--in-process", "--ms", "5", "--report", str(report)]) == 0
+    assert main(["run", "--static", "--in-process", "--ms", "5", "--report", str(report)]) == 0
     out = capsys.readouterr().out
     assert "SIB1 not sent in these 5 ms" in out
     rep = json.loads(report.read_text())
@@ -329,7 +329,7 @@ def _start_run(tmp_path: Path) -> tuple[subprocess.Popen, int, Path]:
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
     parent = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "run", "--config", str(_profile_6prb(tmp_path)), "--ms", "60000",
+        [sys.executable, "-m", "gateway", "run", "--static", "--config", str(_profile_6prb(tmp_path)), "--ms", "60000",
          "--report", str(tmp_path / "r.json")],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

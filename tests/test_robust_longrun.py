@@ -11,7 +11,7 @@ False alarms: a found DCI that the gateway did not send (its scheduler's plan li
 false alarm that passed the consistency check; the discarded ones (phy.ue.dci_check) are the others.
 Together they are Poisson with mean dci_expected_false_alarms.
 
-make test: 2 s; make validate: 10 s and 60 s (each 10 s costs about a minute on one core).
+make test: 10 s (about 35 s on one core); make validate: 60 s.
 """
 
 from __future__ import annotations
@@ -131,9 +131,10 @@ def _check(cfg, out, seconds: float, lower_bound: bool) -> None:
         assert total_fa >= exp_fa - 5 * math.sqrt(exp_fa)
 
 
-def test_default_profile_handset_2s(hw_configs_dir):
+def test_default_profile_handset_10s(hw_configs_dir):
+    """make test's long run (the issue's 10 s); 60 s in make validate."""
     cfg = load_config(hw_configs_dir / "loopback.yaml")
-    _check(cfg, run_handset(cfg, 2.0), 2.0, lower_bound=False)
+    _check(cfg, run_handset(cfg, 10.0), 10.0, lower_bound=False)
 
 
 def test_pci_7_handset_does_not_crash_on_false_alarms(hw_configs_dir):
@@ -145,7 +146,6 @@ def test_pci_7_handset_does_not_crash_on_false_alarms(hw_configs_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seconds", [10.0, 60.0])
-def test_default_profile_handset_long_run(hw_configs_dir, seconds):
+def test_default_profile_handset_60s(hw_configs_dir):
     cfg = load_config(hw_configs_dir / "loopback.yaml")
-    _check(cfg, run_handset(cfg, seconds), seconds, lower_bound=seconds >= 60)
+    _check(cfg, run_handset(cfg, 60.0), 60.0, lower_bound=True)

@@ -208,6 +208,7 @@ def _run_native(n_frames: int, seed: int):
     msgs, exp, end_ts = _generate_stream(n_frames, seed)
     rx = ZmqStreamRadio(FS, FC, rx_address="@tcp://127.0.0.1:0", timeout_s=5.0, high_water_mark=1000)
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     push = ctx.socket(zmq.PUSH)
     push.setsockopt(zmq.SNDHWM, 1000)
     push.connect(rx._rx_sock.getsockopt_string(zmq.LAST_ENDPOINT))
@@ -255,6 +256,7 @@ def test_native_stream_1e5_faulty_frames_counted_never_spliced():
 def test_sequence_jump_of_2_40_is_one_restart_not_1e12_lost_frames():
     rx = ZmqStreamRadio(FS, FC, rx_address="@tcp://127.0.0.1:0", timeout_s=0.5)
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     push = ctx.socket(zmq.PUSH)
     push.connect(rx._rx_sock.getsockopt_string(zmq.LAST_ENDPOINT))
     for seq, ts in ((0, 0), (1, 100), (1 + 2**40, 200), (2 + 2**40, 300)):
@@ -313,6 +315,7 @@ def _run_srsran(n_replies: int, seed: int, tmp_path):
     rng = np.random.default_rng(seed)
     ep = f"ipc://{tmp_path}/ue_tx_{seed}"
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     rep = ctx.socket(zmq.REP)
     rep.bind(ep)
     replies, exp = [], Expected()
@@ -409,6 +412,7 @@ def test_srsran_tx_side_survives_request_shapes_and_keeps_samples_for_a_left_req
     ep = f"ipc://{tmp_path}/enb_tx"
     radio = SrsranZmqRadio(FS, FC, tx_port=ep, rx_port="", timeout_s=5.0)
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     req = ctx.socket(zmq.REQ)
     req.connect(ep)
     dealer = ctx.socket(zmq.DEALER)
@@ -445,6 +449,7 @@ def test_srsran_rx_multipart_and_odd_replies_do_not_kill_the_driver(tmp_path):
     (an odd-length reply was written as contiguous with a hole)."""
     ep = f"ipc://{tmp_path}/ue_tx"
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     rep = ctx.socket(zmq.REP)
     rep.bind(ep)
     a, b, c3, d = (encode_time(np.arange(lo, hi)).tobytes() for lo, hi in ((0, 100), (100, 7780), (7780, 7880),
@@ -468,6 +473,7 @@ def test_srsran_rx_multipart_and_odd_replies_do_not_kill_the_driver(tmp_path):
 # --- defect 3: the handset and `radio capture` across a lost frame -----------------------------------------------
 def _push_with_a_lost_frame(endpoint: str, n_frames: int, frame: int, lost: int, fs: float, fc: float):
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     push = ctx.socket(zmq.PUSH)
     push.connect(endpoint)
     for k in range(n_frames):
@@ -542,6 +548,7 @@ def test_transmit_requests_the_srsran_peers_uplink_so_it_never_stalls(tmp_path, 
     sp = numerology(6).samples_per_subframe
     n_ms = 20
     ctx = zmq.Context()
+    ctx.setsockopt(zmq.LINGER, 2000)  # a test that fails before closing must not hang GC (term waits on linger)
     dl_got = []
 
     def ue():

@@ -23,8 +23,13 @@ tracker takes consecutive samples at the cell's standard rate (`push`) and, per 
   with a C-RNTI, that RNTI's PDSCH in every subframe (BLER).
 
 The prediction is then re-anchored on the measurement: timing and CFO at the interval centre, drift
-and CFO rate from the last two points. Used by `python -m gateway monitor`, and meant for the relay
-demo's handsets (one tracking receiver for both).
+and CFO rate from the last two points. Used by `python -m gateway monitor` and by the pass demo's
+handsets (gateway.pass_demo.track_pass).
+
+Gaps (a phone in DRX): `push(x, start=n)` with n past the end of what was pushed drops the buffer and
+carries the prediction across the gap (it is a straight line in the stream's sample index, so the
+next interval is demodulated where the cell should be); the drift and CFO rate of the next point are
+then measured over the gap, which is what makes a duty-cycled receiver's drift estimate precise.
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ class TrackPoint:
     """One interval's KPIs. t_s: interval centre (s since stream sample 0, nominal rate); timing_samples:
     measured frame timing minus the nominal one (reference frame start + j x samples per subframe), in
     cell-rate samples (timing_ns the same in ns); drift_ns_s: timing change per second since the previous
-    point (None for the first); rsrp_dbfs / sinr_db as phy.ue.CellReport; cfi: majority; mib_ok: a PBCH of
-    the interval passed its CRC with the expected SFN (None: no subframe 0 measured)."""
+    point (None for the first); rsrp_dbfs / sinr_db as phy.ue.CellReport; cfi: majority; mib_ok: every PBCH
+    tried in the interval (the first subframe 0, or all with all_mibs) passed its CRC with the expected SFN
+    (None: no subframe 0 measured); sib1_ok: the fraction of SIB1 occasions decoded (None: none)."""
 
     t_s: float
     sfn: int
@@ -69,6 +75,15 @@ class TrackPoint:
     subframes: int
     user_blocks: int = 0
     bler: float | None = None
+    # subframe index jm of the interval centre (from the reference frame) and its measured start
+    # (stream sample, float): absolute timing for a caller that knows when the cell sent subframe jm
+    subframe: float = 0.0
+    position_samples: float = 0.0
+    mib_decoded: int = 0  # PBCHs decoded (CRC and SFN) / subframes 0 measured (all_mibs: all of them)
+    mib_sent: int = 0
+    sib1_decoded: int = 0  # SIB1 occasions decoded / occasions in the interval
+    sib1_sent: int = 0
+    user_bits: int = 0  # transport-block bits of c_rnti's PDSCH that passed their CRC
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -82,7 +97,8 @@ class CellTracker:
     subframes between RSRP/SINR/CFI measurements (1 = all); clock_error: a known drift to start from
     (fraction); phich_*: the MIB's PHICH configuration (the PDCCH of the SIB1 occasions needs it);
     c_rnti: count this RNTI's PDSCH blocks and CRC failures in every subframe (BLER; costs a PDCCH blind
-    decode per subframe)."""
+    decode per subframe); all_mibs: decode the PBCH of every subframe 0 of an interval (default: the
+    first only)."""
 
     def __init__(
         self,
@@ -98,7 +114,9 @@ class CellTracker:
         phich_duration: str = "normal",
         phich_resource: str = "one",
         c_rnti: int | None = None,
+        all_mibs: bool = False,
     ):
+        self.all_mibs = bool(all_mibs)
         self.phich_duration, self.phich_resource = phich_duration, phich_resource
         self.c_rnti = c_rnti
         self.pci, self.n_rb, self.n_ports, self.sfn0 = int(pci), int(n_rb), int(n_ports), int(sfn)
@@ -122,8 +140,19 @@ class CellTracker:
         self.points: list[TrackPoint] = []
 
     # -- stream ---------------------------------------------------------------------------------
-    def push(self, x: np.ndarray) -> list[TrackPoint]:
-        """Append consecutive samples (N,) complex at the cell's rate; returns the intervals completed."""
+    def push(self, x: np.ndarray, start: int | None = None) -> list[TrackPoint]:
+        """Append consecutive samples (N,) complex at the cell's rate; returns the intervals completed.
+        start: stream index of x[0] (default: right after the previous push). A start past the end
+        is a gap: the buffer is dropped, the prediction carried over, and tracking resumes at the first
+        subframe wholly inside x; a start before the end raises ValueError."""
+        end = self._buf_start + self._buf.size
+        if start is not None and int(start) != end:
+            if int(start) < end:
+                raise ValueError(f"push: start {start} overlaps the samples already pushed (up to {end})")
+            self._buf = np.zeros(0, np.complex64)
+            self._buf_start = int(start)
+            guard = self.fft_offset + 1  # the window starts round(P_j) must not fall before the buffer
+            self.next_j = max(self.next_j, int(np.ceil((self._buf_start + guard - self.p_a) / self.r + self.j_a)))
         self._buf = np.concatenate([self._buf, np.asarray(x, dtype=np.complex64)])
         out = []
         while True:
@@ -204,9 +233,9 @@ class CellTracker:
             rsrp.append(est.rsrp)
             noise.append(est.noise_var)
             cfis.append(decode_cfi(grids[i], est, pci, n_rb, self.n_ports, int(sfs[i]))[0])
-        mib_ok = self._mib(grids, js)
-        sib1_ok = self._sib1(grids, js)
-        blocks, errors = self._user_blocks(grids, js) if self.c_rnti is not None else (0, 0)
+        mib_decoded, mib_sent = self._mib(grids, js)
+        sib1_decoded, sib1_sent = self._sib1(grids, js)
+        blocks, errors, bits = self._user_blocks(grids, js) if self.c_rnti is not None else (0, 0, 0)
         prev = self.points[-1] if self.points else None
         timing_s = (timing - nominal) / self.fs
         drift = None if prev is None else (timing_s * 1e9 - prev.timing_ns) / (t_mid_abs - prev.t_s)
@@ -220,11 +249,18 @@ class CellTracker:
             rsrp_dbfs=float(10 * np.log10(np.mean(rsrp) * SAMPLE_RMS_FULL_LOAD**2 / (12 * n_rb))),
             sinr_db=float(10 * np.log10(np.mean(rsrp) / np.mean(noise))),
             cfi=Counter(cfis).most_common(1)[0][0] if cfis else None,
-            mib_ok=mib_ok,
-            sib1_ok=sib1_ok,
+            mib_ok=None if not mib_sent else mib_decoded == mib_sent,
+            sib1_ok=sib1_decoded / sib1_sent if sib1_sent else None,
             subframes=len(js),
             user_blocks=blocks,
             bler=errors / blocks if blocks else None,
+            subframe=jm,
+            position_samples=float(timing),
+            mib_decoded=mib_decoded,
+            mib_sent=mib_sent,
+            sib1_decoded=sib1_decoded,
+            sib1_sent=sib1_sent,
+            user_bits=bits,
         )
         # re-anchor the prediction on the measurement
         if prev is not None:
@@ -304,22 +340,32 @@ class CellTracker:
         )
         return est, cell
 
-    def _user_blocks(self, grids: np.ndarray, js: np.ndarray) -> tuple[int, int]:
-        """(PDSCH blocks for c_rnti, CRC failures) over every subframe of the interval."""
-        blocks = errors = 0
+    def _user_blocks(self, grids: np.ndarray, js: np.ndarray) -> tuple[int, int, int]:
+        """(PDSCH blocks for c_rnti, CRC failures, bits decoded) over every subframe of the interval. A UE
+        gets at most one DL assignment per subframe and cell (TS 36.213 7.1): when the blind decoding
+        finds more than one DCI for c_rnti (a false alarm passes the RNTI-masked CRC16 about once per
+        2^16 candidates), the block is the one whose transport-block CRC passes."""
+        blocks = errors = bits = 0
         for grid, j in zip(grids, js, strict=True):
             sf = int(j) % 10
             est, cell = self._sub_cell(grid, sf)
-            for f in blind_decode(grid, est.h, est.noise_var, cell, sf, c_rnti=self.c_rnti, common_rntis=()):
-                if f.rnti == self.c_rnti and is_pdsch_assignment(f):
-                    blocks += 1
-                    errors += not receive_pdsch(grid, est.h, est.noise_var, cell, sf, f).result.crc_ok
-        return blocks, errors
+            found = [f for f in blind_decode(grid, est.h, est.noise_var, cell, sf, c_rnti=self.c_rnti,
+                                             common_rntis=()) if f.rnti == self.c_rnti and is_pdsch_assignment(f)]
+            if not found:
+                continue
+            blocks += 1
+            for f in found:
+                tb = receive_pdsch(grid, est.h, est.noise_var, cell, sf, f)
+                if tb.result.crc_ok:
+                    bits += tb.grant.tbs
+                    break
+            else:
+                errors += 1
+        return blocks, errors, bits
 
-    def _sib1(self, grids: np.ndarray, js: np.ndarray) -> float | None:
+    def _sib1(self, grids: np.ndarray, js: np.ndarray) -> tuple[int, int]:
+        """(SIB1 occasions decoded, occasions): subframe 5 of even frames (TS 36.331 5.2.1.2)."""
         occasions = [i for i, j in enumerate(js) if j % 10 == 5 and (self.sfn0 + int(j) // 10) % 2 == 0]
-        if not occasions:
-            return None
         ok = 0
         for i in occasions:
             sfn = (self.sfn0 + int(js[i]) // 10) % 1024
@@ -331,16 +377,19 @@ class CellTracker:
                     if receive_pdsch(grids[i], est.h, est.noise_var, cell, 5, f, rv=rv).result.crc_ok:
                         ok += 1
                         break
-        return ok / len(occasions)
+        return ok, len(occasions)
 
-    def _mib(self, grids: np.ndarray, js: np.ndarray) -> bool | None:
+    def _mib(self, grids: np.ndarray, js: np.ndarray) -> tuple[int, int]:
+        """(PBCHs decoded with the expected SFN and bandwidth, subframes 0 tried): the first subframe 0 of
+        the interval, or all of them with all_mibs (PBCH in subframe 0, TS 36.211 6.6.4)."""
         zero = np.flatnonzero(js % 10 == 0)
-        if zero.size == 0:
-            return None
-        i = int(zero[0])
+        zero = zero if self.all_mibs else zero[:1]
         n_sc = 12 * self.n_rb
-        centre = grids[i][:, n_sc // 2 - 36 : n_sc // 2 + 36]
-        est = estimate_channel(centre, self.pci, 6, 2, 0)
-        dec = decode_mib(centre, est, self.pci, 6)
-        expected = (self.sfn0 + int(js[i]) // 10) % 1024
-        return dec is not None and dec.mib.sfn == expected and dec.mib.n_rb_dl == self.n_rb
+        ok = 0
+        for i in zero:
+            centre = grids[i][:, n_sc // 2 - 36 : n_sc // 2 + 36]
+            est = estimate_channel(centre, self.pci, 6, 2, 0)
+            dec = decode_mib(centre, est, self.pci, 6)
+            expected = (self.sfn0 + int(js[i]) // 10) % 1024
+            ok += dec is not None and dec.mib.sfn == expected and dec.mib.n_rb_dl == self.n_rb
+        return int(ok), int(zero.size)
