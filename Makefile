@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CONFIG ?= hw_configs/loopback.yaml
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba_cache
+export SORAGATE_CACHE_DIR ?= $(CURDIR)/.venv/soragate_cache
 
 .PHONY: all install run test validate bench lint clean help
 

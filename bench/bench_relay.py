@@ -94,17 +94,26 @@ def tracking_handset(interval_ms: int = 100, n_intervals: int = 3) -> None:
           f"of signal ({signal_s / sec:.2f} x real time)")
 
 
+def _source(cfg, topology: str):
+    from gateway.pass_topology import ZmqTopology
+
+    return ZmqTopology(cfg) if topology == "zmq" else None
+
+
 def default_slice() -> None:
-    """Wall time of `make run`'s default slice (in process, both handsets, no table, no plots)."""
+    """Wall time of `make run`'s default slice (both handsets, no table, no plots), in both topologies:
+    3 processes over ZeroMQ (make run's default) and in process."""
     cfg = load_config("hw_configs/loopback.yaml")
-    t0 = time.perf_counter()
-    sl = pass_slice(cfg, 60.0, 1.0, DEFAULT_WINDOW_MS / 1000)
-    recs = list(track_pass(cfg, sl))
-    t1 = time.perf_counter()
-    list(track_pass(cfg, pass_slice(cfg, COMPARE_WINDOWS - 1.0, 1.0, 0.04), "off", decode_pdsch=False))
-    t2 = time.perf_counter()
-    print(f"make run default slice: {len(recs)} windows of {DEFAULT_WINDOW_MS} ms, 2 handsets: {t1 - t0:.1f} s wall; "
-          f"pre-compensation-off comparison {t2 - t1:.1f} s")
+    for topology in ("zmq", "in-process"):
+        t0 = time.perf_counter()
+        sl = pass_slice(cfg, 60.0, 1.0, DEFAULT_WINDOW_MS / 1000)
+        recs = list(track_pass(cfg, sl, source=_source(cfg, topology)))
+        t1 = time.perf_counter()
+        list(track_pass(cfg, pass_slice(cfg, COMPARE_WINDOWS - 1.0, 1.0, 0.04), "off", decode_pdsch=False,
+                        source=_source(cfg, topology)))
+        t2 = time.perf_counter()
+        print(f"make run default slice ({topology}): {len(recs)} windows of {DEFAULT_WINDOW_MS} ms, 2 handsets: "
+              f"{t1 - t0:.1f} s wall; pre-compensation-off comparison {t2 - t1:.1f} s")
 
 
 if __name__ == "__main__":

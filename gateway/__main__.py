@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "gateway.cmd_scan",
     "gateway.cmd_monitor",
     "gateway.cmd_feasibility",
+    "gateway.cmd_relay",
 )
 
 

@@ -10,10 +10,16 @@ stdout is not a terminal) shows per second: pass time, elevation, per handset sy
 SINR, MIB/SIB1 decodes, BLER and throughput. A short slice without pre-compensation follows
 (COMPARE_WINDOWS windows): the raw two-hop Doppler is far outside a Rel-8 phone's +-25 kHz search.
 The report directory (gateway.run_report) holds the per-second KPI JSON, a summary and the plots.
+By default (`--topology zmq`) the gateway and the relay emulator are processes of their own joined to
+this one (the phones) by ZeroMQ, pipelined, every sample counted (gateway.pass_topology);
+`--topology in-process` runs the same chain here and gives the same samples bit for bit.
+`--record-handset NAME` writes what that phone receives to a SigMF recording in the report directory;
+`--handsets N` places up to 20 phones (centre, edge, then rings: gateway.pass_demo.demo_handsets).
 
     python -m gateway run                                # a minute around the highest elevation
     python -m gateway run --whole-pass --fading NTN-TDL-C --report-dir out/pass
     python -m gateway run --precomp doppler --handsets edge --seconds 20
+    python -m gateway run --handsets 8 --record-handset r1-3 --topology in-process
 
 The static demo (`run --static`): two processes joined by ZeroMQ on loopback (DESIGN.md 5): this
 gateway process builds the LTE downlink subframe by subframe and streams it as native IQ frames; an
@@ -33,6 +39,7 @@ run killed with SIGKILL, which nothing can catch, is removed by the next run).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -49,6 +56,7 @@ from gateway.cli_args import PARENT_PID_ENV, UserError, format_bytes, positive_i
 from gateway.cmd_handset import receive_and_decode
 from gateway.config import Config, load_config
 from gateway.enodeb import TimedSubframe, combine_ports, downlink_subframes
+from gateway.pass_demo import RING_SIZE, RING_STEP_M, ring_handset_names
 from phy.numerology import numerology
 from radio_drivers import FrameFlags, RadioError, RadioTimeout, ZmqStreamRadio
 
@@ -68,7 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--precomp", type=precomp_mode, help="gateway pre-compensation: off | doppler | delay | both "
                                                         "(default: the profile's link.precomp)")
     g.add_argument("--handsets", type=handset_names, default=HANDSET_NAMES,
-                   help="a count (1 or 2) or names from 'centre,edge' (default both)")
+                   help=f"a count (1 .. {MAX_HANDSETS}: centre, edge, then rings of {RING_SIZE} every "
+                        f"{RING_STEP_M / 1e3:g} km, docs/channel.md) or names such as 'centre,edge,r1-0' "
+                        "(default centre,edge)")
+    g.add_argument("--topology", choices=TOPOLOGIES, default="zmq",
+                   help="zmq (default): gateway, relay emulator and handsets as processes joined by ZeroMQ "
+                        "(python -m gateway relay); in-process: one process, no sockets (the same samples)")
+    g.add_argument("--record-handset", action="append", default=[], metavar="NAME",
+                   help="write what handset NAME receives to <report-dir>/handset_NAME.sigmf-{meta,data} "
+                        "(one capture per window; repeatable)")
     g.add_argument("--fading", type=fading_profile, help="none | NTN-TDL-A | NTN-TDL-B | NTN-TDL-C | NTN-TDL-D "
                                                          "(default: the profile's relay.fading)")
     g.add_argument("--window-ms", type=positive_int, default=DEFAULT_WINDOW_MS,
@@ -85,6 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 HANDSET_NAMES = ("centre", "edge")
+MAX_HANDSETS = 2 + 3 * RING_SIZE  # three rings: 12, 24 and 36 km from the beam centre
+TOPOLOGIES = ("zmq", "in-process")
 DEFAULT_WINDOW_MS = 100
 COMPARE_WINDOWS = 5  # the pre-compensation-off slice: this many windows around the highest elevation
 
@@ -106,20 +124,27 @@ def fading_profile(text: str) -> str:
     return names.get(text.upper(), text)
 
 
+def all_handset_names() -> tuple[str, ...]:
+    """Every handset the demo can place, in placement order (gateway.pass_demo.demo_handsets)."""
+    return HANDSET_NAMES + tuple(ring_handset_names(MAX_HANDSETS - len(HANDSET_NAMES)))
+
+
 def handset_names(text: str) -> tuple[str, ...]:
-    """'2' -> ('centre', 'edge'); '1' -> ('centre',); 'edge' or 'centre,edge' -> those names."""
+    """'2' -> ('centre', 'edge'); '1' -> ('centre',); '5' -> centre, edge, r1-0, r1-1, r1-2;
+    'edge' or 'centre,r1-3' -> those names (in placement order)."""
     t = text.strip()
+    known = all_handset_names()
     if t.isdigit():
         n = int(t)
-        if not 1 <= n <= len(HANDSET_NAMES):
-            raise argparse.ArgumentTypeError(f"{text!r}: the demo has {len(HANDSET_NAMES)} handsets "
-                                             f"({', '.join(HANDSET_NAMES)}); give 1 .. {len(HANDSET_NAMES)}")
-        return HANDSET_NAMES[:n]
-    names = tuple(dict.fromkeys(n.strip() for n in t.split(",")))
-    bad = [n for n in names if n not in HANDSET_NAMES]
+        if not 1 <= n <= MAX_HANDSETS:
+            raise argparse.ArgumentTypeError(f"{text!r}: the demo places 1 .. {MAX_HANDSETS} handsets")
+        return known[:n]
+    names = set(n.strip() for n in t.split(","))
+    bad = sorted(names - set(known))
     if bad or not names:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a count or names from {','.join(HANDSET_NAMES)}")
-    return names
+        raise argparse.ArgumentTypeError(f"{text!r}: give a count or names from {','.join(HANDSET_NAMES)} "
+                                         f"or r<ring>-<0..{RING_SIZE - 1}> (rings 1 .. 3)")
+    return tuple(n for n in known if n in names)
 
 
 # The receiver keeps about this many copies of the capture at once (capture, channel output, derotated)
@@ -477,10 +502,46 @@ def _utc_stamp() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
+_TOPOLOGY_TEXT = {"zmq": "gateway -> relay -> handsets as 3 processes over ZeroMQ (ipc)",
+                  "in-process": "gateway, relay and handsets in one process"}
+
+
+def _topology(name: str, cfg: Config, config_path: str):
+    """The track_pass source of --topology: None (in process) or a gateway.pass_topology.ZmqTopology."""
+    if name == "in-process":
+        return None
+    from gateway.pass_topology import ZmqTopology
+
+    return ZmqTopology(cfg, config_path)
+
+
+def _transport_info(source) -> dict | None:
+    if source is None:
+        return None
+    return {**source.accounting, "stages_wall_s": source.wall_s, "counters": source.counters}
+
+
+def _distance_km(a, b) -> float:
+    return float(np.linalg.norm(a.ecef_m - b.ecef_m) / 1e3)
+
+
+def _recorder(report_dir: Path, name: str, fs: float, cfg: Config, pred, sl, mode: str):
+    """A SigMF recorder of handset `name`'s received samples (one capture per window, core:global_index =
+    the handset's sample counter, core:datetime from the ephemerides' epoch)."""
+    from radio_drivers import SigMFRecorder
+
+    desc = (f"Soragate pass demo: what handset '{name}' receives from the BlueBird relay emulator "
+            f"(profile {cfg.name}, PCI {cfg.cell.pci}, {cfg.cell.n_rb_dl} RB, pre-compensation {mode}); "
+            f"{sl.n_windows} windows of {sl.window_s * 1e3:.0f} ms every {sl.step_s:g} s")
+    return SigMFRecorder(report_dir / f"handset_{name}", fs, cfg.cell.dl_frequency_hz, description=desc,
+                         hw="soragate relay emulator (channel.RelayEmulator), emulated handset",
+                         epoch_utc=pred.epoch_utc)
+
+
 def run_pass(args: argparse.Namespace) -> int:
     """The pass demo (module docstring): table while it runs, then the report directory."""
     from gateway import run_report
-    from gateway.pass_demo import default_handsets, pass_slice, relay_config, track_pass
+    from gateway.pass_demo import demo_handsets, pass_slice, relay_config, track_pass
     from gateway.prediction import PassPrediction
     from orbit.passes import elevation_deg
 
@@ -493,7 +554,13 @@ def run_pass(args: argparse.Namespace) -> int:
     fading = args.fading or cfg.relay.fading
     settings = dataclasses.replace(relay_config(cfg.relay), fading=fading)
     pred = PassPrediction.from_config(cfg)
-    handsets = [h for h in default_handsets(pred, cfg.relay) if h.name in args.handsets]
+    known = all_handset_names()
+    n_placed = 1 + max(known.index(n) for n in args.handsets)
+    handsets = [h for h in demo_handsets(pred, cfg.relay, n_placed) if h.name in args.handsets]
+    unknown = [n for n in args.record_handset if n not in args.handsets]
+    if unknown:
+        raise UserError(f"--record-handset {', '.join(unknown)}: not among this run's handsets "
+                        f"({', '.join(args.handsets)})")
     try:
         sl = pass_slice(cfg, args.seconds, 1.0, args.window_ms / 1000, args.whole_pass)
     except ValueError as exc:
@@ -503,7 +570,8 @@ def run_pass(args: argparse.Namespace) -> int:
     max_el = float(elevation_deg(pred.sat, pred.beam, p.max_time_s)[0])
     t_first, t_last = sl.first_from_max_s, sl.first_from_max_s + (sl.n_windows - 1) * sl.step_s
     print(
-        f"soragate: profile '{cfg.name}' ({cfg.source}), pass demo in process\n"
+        f"soragate: profile '{cfg.name}' ({cfg.source}), pass demo, "
+        f"{_TOPOLOGY_TEXT[args.topology]}\n"
         f"  satellite    : {pred.tle.name or pred.tle.norad_id}, pass {p.duration_s:.0f} s, max elevation "
         f"{max_el:.1f} deg at the beam centre\n"
         f"  gateway cell : PCI {cell.pci}, {cell.n_rb_dl} RB ({num.sample_rate_hz / 1e6:.2f} Msps), "
@@ -519,20 +587,28 @@ def run_pass(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     windows = []
     names = [h.name for h in handsets]
-    with _ProgressTable(names, sl.n_windows, f"pre-compensation {mode}", args.quiet) as table:
-        for rec in track_pass(cfg, sl, mode, handsets, settings):
-            rec["wall_s"] = time.perf_counter() - t0
-            windows.append(rec)
-            table.add(rec)
+    source = _topology(args.topology, cfg, args.config)
+    with contextlib.ExitStack() as stack:
+        taps = {n: stack.enter_context(_recorder(report_dir, n, num.sample_rate_hz, cfg, pred, sl, mode))
+                for n in args.record_handset}
+        with _ProgressTable(names, sl.n_windows, f"pre-compensation {mode}", args.quiet) as table:
+            for rec in track_pass(cfg, sl, mode, handsets, settings, source=source, taps=taps):
+                rec["wall_s"] = time.perf_counter() - t0
+                windows.append(rec)
+                table.add(rec)
     wall_s = time.perf_counter() - t0
-    off = None
+    off, source_off = None, None
     if mode != "off" and not args.no_compare:
         print(f"  without pre-compensation: {COMPARE_WINDOWS} windows around the highest elevation ...", flush=True)
         sl_off = pass_slice(cfg, COMPARE_WINDOWS - 1.0, 1.0, min(sl.window_s, 0.04), False)
-        off = list(track_pass(cfg, sl_off, "off", handsets, settings, decode_pdsch=False))
+        source_off = _topology(args.topology, cfg, args.config)
+        off = list(track_pass(cfg, sl_off, "off", handsets, settings, decode_pdsch=False, source=source_off))
     run_info = {
         "profile": cfg.name, "config_path": str(args.config), "precomp": mode, "fading": fading,
-        "handsets": [{"name": h.name, "lat_deg": h.site.lat_deg, "lon_deg": h.site.lon_deg, "clock_ppm": h.clock_ppm}
+        "topology": args.topology, "recorded": {n: f"handset_{n}.sigmf-meta" for n in args.record_handset},
+        "transport": _transport_info(source), "transport_precomp_off": _transport_info(source_off),
+        "handsets": [{"name": h.name, "lat_deg": h.site.lat_deg, "lon_deg": h.site.lon_deg, "clock_ppm": h.clock_ppm,
+                      "distance_km": _distance_km(pred.beam, h.site)}
                      for h in handsets],
         "n_windows": sl.n_windows, "window_s": sl.window_s, "step_s": sl.step_s, "t_first_s": t_first,
         "t_last_s": t_last, "pass_max_time_s": p.max_time_s, "pass_duration_s": p.duration_s,
@@ -542,6 +618,13 @@ def run_pass(args: argparse.Namespace) -> int:
     res = run_report.write_report(report_dir, run_info, windows, off)
     for line in res["lines"]:
         print(line)
+    acc = run_info["transport"]
+    if acc:
+        print(f"  ZeroMQ       : {acc['expected_samples']} samples per stream, gateway sent {acc['gateway_tx']}, "
+              f"relay took {acc['relay_rx']} and sent {min(acc['relay_tx'].values())} per handset, the handsets "
+              f"took {min(acc['handset_rx'].values())}: none lost or repeated")
+    for n in args.record_handset:
+        print(f"  recording    : {report_dir / f'handset_{n}.sigmf-meta'} (what handset {n} received)")
     print(f"  time         : {wall_s:.1f} s for {sl.n_windows} windows"
           + (f", {run_info['compare_wall_s']:.1f} s without pre-compensation" if off else "")
           + f"\n  report       : {report_dir} (kpi.json, summary.txt, {', '.join(run_report.PLOTS)})")

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from gateway.cli_args import UserError, decibels, positive_hz, positive_int, positive_seconds
+from gateway.cli_args import UserError, decibels, non_negative_int, positive_hz, positive_int, positive_seconds
 from mac.ue_system_info import read_system_info
 from phy.ue.cell_search import CellNotFound
 from phy.ue.scan import ScanResult, ScanSettings, scan
@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--cfo-range", type=positive_hz, default=30e3,
         help="carrier offsets searched, +- Hz (default 30e3: a 10 ppm crystal at 2.6 GHz plus margin)",
     )
+    p.add_argument("--segment", type=non_negative_int,
+                   help="SigMF recording of bursts (discontinuous captures): read this contiguous segment "
+                        "(default the first)")
     p.add_argument("--max-cells", type=positive_int, default=8, help="cells listed at most")
     p.add_argument("--windows", type=positive_int, default=6, help="50 ms detection windows over the capture")
     p.add_argument("--no-sib", action="store_true", help="skip SIB1/SIB2 decoding")
@@ -108,7 +111,7 @@ def run_scan(args: argparse.Namespace) -> int:
     if args.config is not None:
         cap = receive_live(args.config, args.seconds)
     else:
-        cap = open_capture(args.file, args.format, args.rate, args.freq)
+        cap = open_capture(args.file, args.format, args.rate, args.freq, segment=args.segment)
     for note in cap.notes:
         print(f"warning: {note}", file=sys.stderr)
     settings = ScanSettings(

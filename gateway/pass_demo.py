@@ -22,6 +22,11 @@ like a phone in DRX, with per-second KPIs against the geometry's prediction:
     sl = pass_slice(cfg, seconds=60.0, window_s=0.1)        # 61 windows of 100 ms, 1 s apart
     for rec in track_pass(cfg, sl):                          # one record per window, as it is computed
         print(rec["t_from_max_s"], rec["handsets"]["centre"]["cfo_hz"])
+
+Its stages are separate functions on one sample plan (DemoPlan) so that they can run in other
+processes: gateway_blocks (eNodeB -> Compensator), window_relay (the relay emulator of a window),
+the phones in track_pass; in_process_windows chains the first two here, gateway.pass_topology's
+ZmqTopology runs them as processes joined by ZeroMQ (the same samples, bit for bit).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from gateway.enodeb import ENodeB, combine_ports
 from gateway.precomp import MODES, Compensator
 from gateway.prediction import PassPrediction
 from mac.ue_downlink import read_downlink
+from orbit.geometry import look_angles, offset_site
 from orbit.passes import Pass, elevation_deg
 from phy.numerology import numerology
 from phy.ue import read_cell
@@ -46,7 +52,10 @@ from phy.ue.cell_search import CellNotFound
 from phy.ue.downlink_rx import receive_downlink
 from phy.ue.tracker import CellTracker
 
-__all__ = ["PassSlice", "default_handsets", "pass_demo", "pass_slice", "relay_config", "track_pass"]
+__all__ = [
+    "DemoPlan", "PassSlice", "default_handsets", "demo_handsets", "demo_plan", "gateway_blocks", "in_process_windows",
+    "pass_demo", "pass_slice", "relay_config", "ring_handset_names", "track_pass", "window_relay",
+]
 
 
 def relay_config(r) -> RelayConfig:
@@ -68,6 +77,37 @@ def default_handsets(pred: PassPrediction, r) -> list[Handset]:
     phone's residual error after locking to a network)."""
     return [Handset("centre", pred.beam, r.centre_clock_ppm, r.handset_speed_m_s),
             Handset("edge", pred.edge, r.edge_clock_ppm, r.handset_speed_m_s)]
+
+
+# Handsets beyond the first two sit on rings around the beam centre: RING_SIZE per ring, ring i (1, 2, ..)
+# at i * RING_STEP_M, the first on each ring at the beam-edge azimuth + 30 deg (so that none lands on the
+# edge handset), the others every 360 / RING_SIZE deg clockwise (seen from above: through east).
+RING_SIZE = 6
+RING_STEP_M = 12_000.0
+
+
+def ring_handset_names(n_extra: int) -> list[str]:
+    """Names of the ring handsets: 'r<i>-<j>' for handset j (0..RING_SIZE-1) of ring i (1, 2 ..)."""
+    return [f"r{j // RING_SIZE + 1}-{j % RING_SIZE}" for j in range(n_extra)]
+
+
+def demo_handsets(pred: PassPrediction, r, n: int) -> list[Handset]:
+    """n handsets, deterministic: the beam centre and the beam edge (default_handsets), then n - 2 on
+    rings (RING_SIZE per ring, ring i at i * RING_STEP_M = 12, 24, 36 .. km, azimuths edge + 30 + 60 j deg),
+    their crystals alternating +- the edge phone's offset (|e| the same, so each ring spans both signs),
+    speed from the `relay:` section. A handset > ~35 km out is beyond the 3.4 deg beam's -3 dB contour
+    (its SNR falls with the beam pattern)."""
+    if n < 1:
+        raise ValueError(f"need at least one handset, got {n}")
+    out = default_handsets(pred, r)[:n]
+    edge_az = float(look_angles(pred.beam, pred.edge.ecef_m)[0][0])
+    for j, name in enumerate(ring_handset_names(max(0, n - 2))):
+        ring, pos = j // RING_SIZE + 1, j % RING_SIZE
+        az = (edge_az + 30.0 + 360.0 / RING_SIZE * pos) % 360.0
+        site = offset_site(pred.beam, ring * RING_STEP_M, az, name)
+        ppm = r.edge_clock_ppm * (1 if j % 2 == 0 else -1)
+        out.append(Handset(name, site, ppm, r.handset_speed_m_s))
+    return out
 
 
 def pass_demo(cfg, seconds: float = 3.0, step_s: float = 1.0, window_s: float = 0.06, precomp: str | None = None,
@@ -233,12 +273,114 @@ def pass_slice(cfg, seconds: float = 60.0, step_s: float = 1.0, window_s: float 
     return PassSlice(p, step_s, window_s, n, first)
 
 
+@dataclass(frozen=True)
+class DemoPlan:
+    """The sample clock of a tracking run, shared by its stages (gateway, relay, handsets) whether they
+    run in one process or three: window w runs gateway subframes k0(w) .. k0(w) + warm + n_keep - 1 on
+    the stream's absolute counter (subframe k leaves at n_aos + k spf); the handsets keep the last n_keep
+    (the first `warm` are the relay's fill, D plus a subframe); the relay's handset clocks are aligned at
+    n_ref, the first sample of window 0."""
+
+    mode: str
+    sample_rate_hz: float
+    spf: int
+    d_s: float
+    n_aos: int
+    warm: int
+    n_keep: int
+    n_interval: int
+    k0: tuple[int, ...]
+
+    @property
+    def n_windows(self) -> int:
+        return len(self.k0)
+
+    @property
+    def subframes_per_window(self) -> int:
+        return self.warm + self.n_keep
+
+    def first_sample(self, w: int) -> int:
+        """Gateway counter of window w's first sample."""
+        return self.n_aos + self.k0[w] * self.spf
+
+    def kept_sample(self, w: int) -> int:
+        """Handset counter of window w's first kept sample."""
+        return self.first_sample(w) + self.warm * self.spf
+
+    @property
+    def n_ref(self) -> int:
+        return self.first_sample(0)
+
+
+def demo_plan(cfg, sl: PassSlice, precomp: str | None = None, pred: PassPrediction | None = None) -> DemoPlan:
+    """The DemoPlan of slice `sl` (precomp: a gateway.precomp mode, default the profile's link.precomp)."""
+    mode = cfg.link.precomp if precomp is None else precomp
+    if mode not in MODES:
+        raise ValueError(f"precomp must be one of {MODES}, got {mode!r}")
+    pred = pred or PassPrediction.from_config(cfg)
+    p = sl.pass_
+    num = numerology(cfg.cell.n_rb_dl)
+    fs = num.sample_rate_hz
+    d_s = pred.target_delay_s(p, fs)
+    n_interval = max(4, round(sl.window_s * 1000))  # tracked subframes per window
+    k0 = tuple(round((p.max_time_s + sl.first_from_max_s + w * sl.step_s - p.aos_s) * 1000)
+               for w in range(sl.n_windows))
+    return DemoPlan(mode, fs, num.samples_per_subframe, d_s, round(p.aos_s * fs), math.ceil(d_s * 1000) + 1,
+                    n_interval + 1, n_interval, k0)  # n_keep: the interval lies wholly inside the kept signal
+
+
+def gateway_blocks(cfg, plan: DemoPlan, pred: PassPrediction | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The gateway stage: (window, counter n, pre-compensated subframe (spf,) complex64) for every subframe
+    of every window (ENodeB -> Compensator started afresh at each window: a pure function of time)."""
+    pred = pred or PassPrediction.from_config(cfg)
+    track = pred.dl_track(plan.sample_rate_hz)
+    enb = ENodeB(cfg)
+    for w in range(plan.n_windows):
+        comp = Compensator(track, plan.d_s, plan.mode, direction="dl")
+        for j in range(plan.subframes_per_window):
+            n = plan.first_sample(w) + j * plan.spf
+            yield w, n, comp.process(combine_ports(enb.subframe(plan.k0[w] + j).samples), n)
+
+
+def window_relay(cfg, plan: DemoPlan, w: int, handsets: list[Handset], settings: RelayConfig,
+                 pred: PassPrediction | None = None) -> RelayEmulator:
+    """The relay emulator of window w: started afresh (its warm-up is the window's first `warm` subframes),
+    fresh noise (seed + 7919 w), the handsets' clocks aligned at plan.n_ref."""
+    pred = pred or PassPrediction.from_config(cfg)
+    relay = RelayEmulator(pred.sat, pred.gateway, pred.beam, pred.carriers, handsets, cfg.cell.n_rb_dl,
+                          plan.sample_rate_hz, dataclasses.replace(settings, seed=settings.seed + 7919 * w))
+    relay.n_ref = plan.n_ref
+    return relay
+
+
+def in_process_windows(cfg, plan: DemoPlan, handsets: list[Handset], settings: RelayConfig,
+                       pred: PassPrediction | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Gateway and relay in this process: (w, {handset: its kept samples of window w}) per window."""
+    pred = pred or PassPrediction.from_config(cfg)
+    relay, rx = None, {}
+    for w, n, x in gateway_blocks(cfg, plan, pred):
+        if n == plan.first_sample(w):
+            relay, rx = window_relay(cfg, plan, w, handsets, settings, pred), {h.name: [] for h in handsets}
+        for name, y in relay.downlink(x, n).items():
+            if n >= plan.kept_sample(w):
+                rx[name].append(y)
+        if n == plan.first_sample(w) + (plan.subframes_per_window - 1) * plan.spf:
+            yield w, {name: np.concatenate(v) for name, v in rx.items()}
+
+
 def track_pass(cfg, sl: PassSlice, precomp: str | None = None, handsets: list[Handset] | None = None,
-               relay_settings: RelayConfig | None = None, decode_pdsch: bool = True) -> Iterator[dict]:
+               relay_settings: RelayConfig | None = None, decode_pdsch: bool = True, source=None,
+               taps: dict | None = None) -> Iterator[dict]:
     """The tracking demo, one record per window: {window, t_from_max_s, elevation_deg, handsets: {name:
     KPIs}}. Each window runs the chain (eNodeB -> Compensator -> RelayEmulator, started afresh at the
     window, its warm-up dropped, the relay's handset clocks aligned once at the first window) and hands
     each phone the window; the phone searches once, then tracks across the gaps like a phone in DRX.
+
+    source: where the handsets' windows come from, a callable (plan, handsets, settings) -> iterator of
+    (w, {name: kept samples}); default in_process_windows (gateway and relay in this process); the
+    ZeroMQ topology (gateway.pass_topology.ZmqTopology) gives the same samples from two other processes.
+    taps: {handset name: radio} each kept window is also sent to, tx(y, timestamp=its counter) (a
+    radio_drivers.SigMFRecorder records what that phone hears).
 
     KPIs per handset: state (search | sync | out-of-sync | lost), cfo_hz, timing_ns (against the first
     lock), drift_ns_s (over the gap), delay_residual_ns (measured frame timing minus the gateway's
@@ -246,47 +388,29 @@ def track_pass(cfg, sl: PassSlice, precomp: str | None = None, handsets: list[Ha
     blocks, bler, throughput_bps (bits that passed their CRC per second of tracked signal), and the
     geometry's expectations (expected_cfo_hz, expected_delay_residual_ns with pre-compensation both,
     raw_doppler_hz, raw_drift_ns_s, budget_snr_db)."""
-    mode = cfg.link.precomp if precomp is None else precomp
-    if mode not in MODES:
-        raise ValueError(f"precomp must be one of {MODES}, got {mode!r}")
     pred = PassPrediction.from_config(cfg)
-    p = sl.pass_
-    num = numerology(cfg.cell.n_rb_dl)
-    fs, spf = num.sample_rate_hz, num.samples_per_subframe
-    d_s = pred.target_delay_s(p, fs)
+    plan = demo_plan(cfg, sl, precomp, pred)
+    mode, p = plan.mode, sl.pass_
+    fs, spf, d_s, n_aos, n_keep = plan.sample_rate_hz, plan.spf, plan.d_s, plan.n_aos, plan.n_keep
     handsets = handsets or default_handsets(pred, cfg.relay)
     settings = relay_settings or relay_config(cfg.relay)
     track = pred.dl_track(fs)
-    n_aos = round(p.aos_s * fs)
-    warm = math.ceil(d_s * 1000) + 1  # subframes before the handsets hear a valid signal
-    n_interval = max(4, round(sl.window_s * 1000))  # tracked subframes per window
-    n_keep = n_interval + 1  # the interval's subframes lie wholly inside the kept signal
-    enb = ENodeB(cfg)
+    truth_relay = window_relay(cfg, plan, 0, handsets, settings, pred)  # the geometry only: no samples
+    n_ref = plan.n_ref
     c_rnti = cfg.scheduler.c_rntis[0] if cfg.scheduler.c_rntis else None
-    phones = {h.name: _Phone(h, n_interval / 1000, c_rnti, decode_pdsch) for h in handsets}
-    n_ref = None
-    for w in range(sl.n_windows):
+    phones = {h.name: _Phone(h, plan.n_interval / 1000, c_rnti, decode_pdsch) for h in handsets}
+    windows = (source or _in_process_source(cfg, pred))(plan, handsets, settings)
+    for w, rx in windows:
         t_w = p.max_time_s + sl.first_from_max_s + w * sl.step_s
-        k0 = round((t_w - p.aos_s) * 1000)
-        comp = Compensator(track, d_s, mode, direction="dl")
-        relay = RelayEmulator(pred.sat, pred.gateway, pred.beam, pred.carriers, handsets, cfg.cell.n_rb_dl, fs,
-                              dataclasses.replace(settings, seed=settings.seed + 7919 * w))  # fresh noise
-        relay.n_ref = n_ref  # the handsets' clocks stay aligned where the first window set them
-        rx = {h.name: [] for h in handsets}
-        for k in range(k0, k0 + warm + n_keep):
-            n = n_aos + k * spf
-            x = comp.process(combine_ports(enb.subframe(k).samples), n)
-            for name, y in relay.downlink(x, n).items():
-                if k >= k0 + warm:
-                    rx[name].append(y)
-        n_ref = relay.n_ref
-        c0 = n_aos + (k0 + warm) * spf
+        c0 = plan.kept_sample(w)
         t_mid = (c0 + 0.5 * n_keep * spf) / fs
         el = float(elevation_deg(pred.sat, pred.beam, t_mid)[0])
         kpis = {}
         for h in handsets:
-            truth = _truth(pred, track, relay, h, c0 + n_keep * spf // 2, fs, mode)
-            out = phones[h.name].window(np.concatenate(rx[h.name]), c0, fs)
+            if taps and h.name in taps:
+                taps[h.name].tx(rx[h.name], timestamp=c0)
+            truth = _truth(pred, track, truth_relay, h, c0 + n_keep * spf // 2, fs, mode)
+            out = phones[h.name].window(rx[h.name], c0, fs)
             pt = out.pop("point", None)
             if pt is not None:
                 e = h.clock_ppm * 1e-6
@@ -306,6 +430,12 @@ def track_pass(cfg, sl: PassSlice, precomp: str | None = None, handsets: list[Ha
                 }
             kpis[h.name] = out | truth
         yield {"window": w, "t_from_max_s": t_w - p.max_time_s, "elevation_deg": el, "handsets": kpis}
+
+
+def _in_process_source(cfg, pred):
+    def source(plan, handsets, settings):
+        return in_process_windows(cfg, plan, handsets, settings, pred)
+    return source
 
 
 def _truth(pred, track, relay, h: Handset, c_mid: int, fs: float, mode: str) -> dict:

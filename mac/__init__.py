@@ -6,7 +6,10 @@
     hit = si_occasion(sfn, subframe, si_schedule(cfg.system_info))   # None, or (si_index, rv)
 
 Modules: sib.py (TS 36.331 messages via pycrate), si_schedule.py (36.331 5.2, 36.321 5.3.1),
-pdu.py (36.321 6.1/6.2 MAC PDU layouts with construct).
+pdu.py (36.321 6.1/6.2 MAC PDU layouts with construct). Random access and connection over the satellite
+round trip (issue 15, docs/random_access.md): rar.py, ue_ra.py, enb_ra.py, ra_loop.py, ra_feasibility.py,
+rrc.py (36.331 RRC connection messages, UPER via pycrate), pdcp.py / rlc.py (SRB1), connection.py (idle ->
+RRC connected, TA loop), harq.py (HARQ policies over the round trip).
 """
 
 import importlib

@@ -72,6 +72,14 @@ class SpeculativeRaConfig:
             raise ValueError(f"{len(self.preambles)} Msg3 grants of {self.msg3_n_prb} PRBs from PRB "
                              f"{self.msg3_rb_start} need {end} PRBs; N_RB_UL is {self.n_rb_ul}")
 
+    @classmethod
+    def from_system_info(cls, si, n_rb_ul: int, **kw) -> SpeculativeRaConfig:
+        """The speculative set from what SIB2 broadcasts (gateway.config SystemInfoConfig): preambles
+        0 .. numberOfRA-Preambles - 1 and the PRACH configuration index; raises if their Msg3 grants do not fit
+        the UL (a profile with numberOfRA-Preambles 52 cannot be answered speculatively)."""
+        return cls(preambles=tuple(range(si.number_of_ra_preambles)), prach_config_index=si.prach_config_index,
+                   n_rb_ul=int(n_rb_ul), **kw)
+
     def msg3_grant(self, j: int) -> tuple[int, int]:
         """(RB_start, L_CRBs) of the j-th speculative Msg3 grant of an occasion."""
         return self.msg3_rb_start + j * self.msg3_n_prb, self.msg3_n_prb
@@ -101,6 +109,7 @@ class PuschRx:
     subframe: int
     prb_start: int
     pdu: bytes | None
+    timing_error_s: float | None = None  # measured arrival after the UL reference (TA still needed), if decoded
 
 
 @dataclass

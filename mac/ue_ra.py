@@ -63,6 +63,25 @@ class RachConfig:
             raise ValueError(f"maxHARQ-Msg3Tx must be 1..8, got {self.max_harq_msg3_tx}")
         prach_time_config(self.prach_config_index)  # validates the index (TS 36.211 Table 5.7.1-2)
 
+    @classmethod
+    def from_sib2(cls, sib2: dict, n_rb_ul: int) -> RachConfig:
+        """The RACH settings a handset reads from a decoded SIB2 (mac.sib.sib2_from_message): rach-ConfigCommon
+        and prach-ConfigIndex (TS 36.331 RACH-ConfigCommon, PRACH-ConfigSIB)."""
+        common = sib2["radioResourceConfigCommon"]
+        rach = common["rach-ConfigCommon"]
+        ramp, sup = rach["powerRampingParameters"], rach["ra-SupervisionInfo"]
+        return cls(
+            number_of_ra_preambles=int(rach["preambleInfo"]["numberOfRA-Preambles"][1:]),
+            preamble_trans_max=int(sup["preambleTransMax"][1:]),
+            ra_response_window_sf=int(sup["ra-ResponseWindowSize"][2:]),
+            mac_contention_resolution_timer_sf=int(sup["mac-ContentionResolutionTimer"][2:]),
+            max_harq_msg3_tx=int(rach["maxHARQ-Msg3Tx"]),
+            power_ramping_step_db=int(ramp["powerRampingStep"][2:]),
+            preamble_initial_received_target_power_dbm=int(ramp["preambleInitialReceivedTargetPower"][3:]),
+            prach_config_index=int(common["prach-Config"]["prach-ConfigInfo"]["prach-ConfigIndex"]),
+            n_rb_ul=int(n_rb_ul),
+        )
+
     @property
     def preamble_sf(self) -> int:
         """Subframes a preamble occupies: format 0 -> 1, 1 and 2 -> 2, 3 -> 3 (TS 36.211 Table 5.7.1-1)."""
@@ -81,12 +100,15 @@ class DlMessage:
 
     kind "dl_sch": `pdu` is the MAC PDU (a RAR PDU when `rnti` is an RA-RNTI). kind "ul_grant": a DCI format 0
     for `rnti` (PUSCH in k + 4, TS 36.213 8.0); `ndi_toggled` False asks for an adaptive retransmission.
+    `grant`: the PUSCH the format 0 assigns (None: the process's previous grant, as for an adaptive Msg3
+    retransmission).
     """
 
     rnti: int
     kind: str = "dl_sch"
     pdu: bytes = b""
     ndi_toggled: bool = True
+    grant: PuschGrant | None = None
 
 
 @dataclass(frozen=True)

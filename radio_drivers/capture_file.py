@@ -126,11 +126,16 @@ def open_capture(
     sample_rate_hz: float | None = None,
     center_frequency_hz: float | None = None,
     verify_checksum: bool = True,
+    segment: int | None = None,
 ) -> CaptureFile:
     """Open a SigMF recording (path ends in .sigmf-meta / .sigmf-data, or is the stem of one) or a raw
     I/Q file (sample_format and sample_rate_hz required). Arguments given override a SigMF meta's
     rate/frequency; a different format from the meta's datatype is an error. RadioError on a missing,
-    empty or inconsistent file."""
+    empty or inconsistent file.
+
+    A SigMF recording of bursts (captures whose core:global_index jumps: time missing between them, e.g.
+    a handset's DRX windows from `run --record-handset`) is not one stream: only one contiguous segment
+    is read, `segment` (default the first, with a note saying so)."""
     p = Path(path)
     is_sigmf = p.suffix in (".sigmf-meta", ".sigmf-data") or (
         not p.exists() and Path(str(p) + ".sigmf-meta").is_file()
@@ -193,7 +198,31 @@ def open_capture(
         if caps and caps[0].get("core:frequency") is not None:
             freq = float(caps[0]["core:frequency"])
     raw = _memmap(data_path, CAPTURE_FORMATS[fmt][0], size // CAPTURE_FORMATS[fmt][0].itemsize)
+    segments = contiguous_segments(meta.get_captures(), raw.size // 2)
+    if segment is not None and not 0 <= segment < len(segments):
+        raise RadioError(f"{meta_path}: segment {segment} asked for, the recording has {len(segments)} contiguous "
+                         f"segment(s) (0 .. {len(segments) - 1})")
+    if len(segments) > 1:
+        k = segment or 0
+        a, b = segments[k]
+        if segment is None:
+            notes.append(f"{len(segments)} discontinuous capture segments (core:global_index jumps between "
+                         f"them): reading segment 0, {(b - a) / rate * 1e3:.1f} ms from sample {a}")
+        raw = raw[2 * a:2 * b]
     return CaptureFile(data_path, fmt, rate, freq, raw, True, notes)
+
+
+def contiguous_segments(captures: list[dict], n_samples: int) -> list[tuple[int, int]]:
+    """[(first, end)] dataset sample ranges of a SigMF recording that are contiguous in time: captures
+    merge when the next one's core:global_index continues the previous one's (or either lacks one)."""
+    starts = sorted((int(c.get("core:sample_start", 0)), c.get("core:global_index")) for c in captures)
+    starts = [(s, g) for s, g in starts if s < n_samples] or [(0, None)]
+    out = [[starts[0][0], n_samples]]
+    for (s0, g0), (s1, g1) in zip(starts, starts[1:], strict=False):
+        if g0 is not None and g1 is not None and g1 - g0 != s1 - s0:
+            out[-1][1] = s1
+            out.append([s1, n_samples])
+    return [(a, b) for a, b in out if b > a]
 
 
 def sniff_formats(head: np.ndarray) -> list[str]:

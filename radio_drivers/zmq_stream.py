@@ -305,6 +305,13 @@ class ZmqStreamRadio(Radio):
         self._accept(parts)
         return True
 
+    def wait_readable(self, timeout_s: float) -> bool:
+        """True when samples are queued or a message arrives within timeout_s; a silence is not counted
+        (the caller decides whether it is an error, e.g. while a peer process starts)."""
+        if self._rx_sock is None:
+            raise RadioError(f"{self.name}: no rx_address configured, this radio only transmits")
+        return bool(self._rx_queue) or bool(self._rx_poller.poll(max(0, int(timeout_s * 1000))))
+
     def rx(self, n: int, timeout_s: float | None = None) -> RxBlock:
         """Up to n contiguous samples and the sample counter of the first (see base.Radio.rx)."""
         if self._rx_sock is None:

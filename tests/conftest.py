@@ -6,10 +6,34 @@ import os
 from pathlib import Path
 
 import pytest  # does not load numpy
+import zmq  # nor does this
 
 # one BLAS thread per test worker (see gateway/__init__.py), set before anything loads numpy
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
+# encoded-SIB cache (mac/sib.py) in a directory of this run, not the user's ~/.cache
+if "SORAGATE_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["SORAGATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="soragate-test-cache-")
+
+
+def _destroy_leaked_context(ctx) -> None:
+    """A zmq Context that a failed test left open is destroyed with linger 0 when collected: pyzmq's
+    own __del__ closes its sockets with their linger (forever, by default, with unsent messages) and
+    would hang the garbage collector inside whatever test runs next."""
+    if not getattr(ctx, "_shadow", True) and not ctx.closed:
+        ctx.destroy(linger=0)
+
+
+def _close_leaked_socket(sock) -> None:
+    """The same for a socket collected while open (its context's term would wait on its linger)."""
+    if not getattr(sock, "_shadow", True) and not sock.closed:
+        sock.close(linger=0)
+
+
+zmq.Context.__del__ = _destroy_leaked_context
+zmq.Socket.__del__ = _close_leaked_socket
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = REPO.parent / "shared" / "vectors"

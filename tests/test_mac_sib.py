@@ -222,3 +222,39 @@ def test_bad_system_info_names_the_key(system_info, message):
     with pytest.raises(ConfigError) as err:
         _cfg(**system_info)
     assert message in str(err.value)
+
+
+def test_uper_cache_holds_pycrates_own_bytes(hw_configs_dir, tmp_path, monkeypatch):
+    from pycrate_asn1dir import RRCLTE
+
+    cfg = load_config(hw_configs_dir / "loopback.yaml")
+    monkeypatch.setenv("SORAGATE_CACHE_DIR", str(tmp_path / "cache"))
+    sib1 = encode_sib1(cfg.cell, cfg.system_info)
+    cached = list((tmp_path / "cache" / "uper").glob("*.uper"))
+    assert len(cached) == 1 and cached[0].read_bytes() == sib1
+    codec = RRCLTE.EUTRA_RRC_Definitions.BCCH_DL_SCH_Message
+    codec.set_val({"message": ("c1", ("systemInformationBlockType1", sib1_value(cfg.cell, cfg.system_info)))})
+    assert codec.to_uper() == sib1  # what the cache returns is pycrate's encoding, byte for byte
+    assert encode_sib1(cfg.cell, cfg.system_info) == sib1  # second time from the cache
+    # another value, another entry; an unwritable cache directory only costs the import
+    other = encode_si_sib2(cfg.cell, cfg.system_info)
+    assert len(list((tmp_path / "cache" / "uper").glob("*.uper"))) == 2
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("SORAGATE_CACHE_DIR", str(blocker))
+    assert encode_si_sib2(cfg.cell, cfg.system_info) == other
+
+
+def test_warm_gateway_start_does_not_import_pycrate(hw_configs_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from gateway.config import load_config; from gateway.enodeb import ENodeB; "
+            f"e = ENodeB(load_config({str(hw_configs_dir / 'loopback.yaml')!r})); e.subframe(0); e.subframe(5); "
+            "print('pycrate_asn1dir.RRCLTE' in sys.modules)")
+    env = dict(os.environ, SORAGATE_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+            for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert [r.stdout.strip() for r in runs] == ["True", "False"]  # cold: encodes; warm: from the cache

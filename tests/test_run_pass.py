@@ -92,6 +92,9 @@ def test_cli_pass_demo_writes_the_report(tmp_path, capsys):
     assert "does not acquire the cell" in out and "OK: centre, edge tracked the cell" in out
     doc = json.loads((out_dir / "kpi.json").read_text())
     assert doc["run"]["precomp"] == "both" and doc["run"]["n_windows"] == 2
+    tr = doc["run"]["transport"]  # the default topology: 3 processes over ZeroMQ, every sample counted
+    assert doc["run"]["topology"] == "zmq" and "none lost or repeated" in out
+    assert tr["gateway_tx"] == tr["relay_rx"] == tr["handset_rx"]["edge"] == tr["expected_samples"] > 0
     assert len(doc["windows"]) == 2 and set(doc["windows"][0]["handsets"]) == {"centre", "edge"}
     assert doc["summary"]["centre"]["in_sync"] == 2
     off = doc["precomp_off"]
@@ -117,7 +120,7 @@ def test_cli_pass_demo_options(tmp_path):
     "argv, message",
     [
         (["run", "--precomp", "sometimes"], "argument --precomp: 'sometimes': give one of off, doppler, delay, both"),
-        (["run", "--handsets", "3"], "argument --handsets: '3': the demo has 2 handsets"),
+        (["run", "--handsets", "21"], "argument --handsets: '21': the demo places 1 .. 20 handsets"),
         (["run", "--handsets", "centre,moon"], "argument --handsets: 'centre,moon': give a count or names"),
         (["run", "--fading", "NTN-TDL-Z"], "argument --fading: 'NTN-TDL-Z': give none or one of"),
         (["run", "--seconds", "nan"], "argument --seconds"),

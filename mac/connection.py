@@ -1,0 +1,425 @@
+"""RRC connection establishment over the satellite round trip: random access, RRC on SRB0/SRB1, TA loop.
+
+The MAC-level loop of mac/ra_loop.py (no PHY: a handset's UL subframe k reaches the gateway `late_sf`
+subframes later, the gateway's DL subframe k is the handset's DL subframe k), now carrying real RRC:
+
+    Msg3  UL-CCCH RRCConnectionRequest (randomValue 40 bits, mo-Data); its first 48 bits are the UE
+          Contention Resolution Identity (TS 36.321 6.1.3.4, 5.1.5)
+    Msg4  DL-SCH to the TC-RNTI: Contention Resolution Identity CE + Timing Advance Command CE +
+          DL-CCCH RRCConnectionSetup (SRB1 RLC AM, MAC main config, physicalConfigDedicated)
+    SRB1  the handset answers RRCConnectionSetupComplete (dedicatedInfoNAS) in PDCP (5-bit SN, MAC-I 0) in an
+          RLC AMD PDU (poll) on LCID 1 of a UL-SCH PDU, in a grant the gateway sends unasked
+    ack   the gateway's RLC answers the poll with a STATUS PDU on LCID 1; the handset is then connected
+
+UL grants over the round trip (DESIGN.md 3): a Rel-8 phone would ask with a scheduling request and wait for
+a grant, costing a further 2D; the gateway knows RRCConnectionSetupComplete follows RRCConnectionSetup, so it
+grants `proactive_grants` consecutive subframes from Msg4 + 4 + the handset's RRC procedure delay (15 ms for
+RRCConnectionSetup, TS 36.331 11.2), one per HARQ process, and waits for their decodes (heard `late_sf`
+later). PHICH is ACK on time (TS 36.213 9.1.2, not modelled on the air): a PUSCH that fails its CRC is
+recovered by an adaptive retransmission grant (DCI 0, NDI not toggled) on the same synchronous HARQ process's
+next occurrence (TS 36.213 8.0: PUSCH in n + 4; TS 36.321 5.4.2.2).
+
+Timing advance (TS 36.321 5.2, 6.1.3.5; TS 36.213 4.2.3): the gateway measures each decoded PUSCH's arrival
+after its UL reference (`PuschRx.timing_error_s`) and, while the error exceeds `ta_threshold_s`, sends a
+Timing Advance Command CE (T_A - 31) x 16 T_s, at most one in flight: the handset applies it 6 subframes
+after receiving it, and the next measurement that can show it is heard `late_sf` after that. With
+`tracking_grant_period_sf` the gateway keeps granting a connected handset to keep measuring.
+
+    gw = GatewayConnection(ConnectionConfig(), late_sf=20)
+    hs = [Handset(random.Random(1), nas_pdu=b"\\x07\\x41...", ta_needed_s=243e-6, name="edge")]
+    run_connection(hs, gw, first_subframe=0, n_subframes=400)
+    connection_report(hs, gw)      # per handset: subframes of each step, attempts, state
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mac.enb_ra import GatewayRandomAccess, PuschRx, SpeculativeRaConfig
+from mac.pdcp import PdcpSrbEntity
+from mac.pdu import (
+    LCID_TIMING_ADVANCE,
+    build_dl_sch_pdu,
+    build_ul_sch_pdu,
+    parse_dl_sch_pdu,
+    parse_ul_sch_pdu,
+    timing_advance_ce,
+)
+from mac.ra_loop import deliver_uplink
+from mac.rar import TA_STEP_S, ta_command_adjustment_s, ta_command_for
+from mac.rlc import RlcAmEntity
+from mac.rrc import (
+    parse_rrc_connection_request,
+    parse_rrc_connection_setup,
+    parse_rrc_connection_setup_complete,
+    rrc_connection_request,
+    rrc_connection_setup,
+    rrc_connection_setup_complete,
+)
+from mac.ue_ra import DlMessage, RachConfig, UeRandomAccess, UlschTx
+from phy.channels.pusch import PuschGrant, ul_mcs
+from phy.tbs import tbs
+
+__all__ = [
+    "LCID_SRB1",
+    "ConnectionConfig",
+    "GatewayConnection",
+    "Handset",
+    "connection_report",
+    "run_connection",
+]
+
+LCID_SRB1 = 1  # TS 36.321 Table 6.2.1-1/-2: logical channel 1 = SRB1 (TS 36.331 9.1.2)
+HARQ_PROCESSES_UL = 8  # TS 36.213 8: FDD synchronous UL HARQ, process of PUSCH n is n mod 8
+RRC_SETUP_PROCEDURE_DELAY_SF = 15  # TS 36.331 11.2: RRCConnectionSetup, N = 15
+TA_COMMAND_DELAY_SF = 6  # TS 36.213 4.2.3: a TA command received in n applies from n + 6
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """The gateway's connection settings: random access, SRB1 grants, TA loop."""
+
+    ra: SpeculativeRaConfig = field(default_factory=lambda: SpeculativeRaConfig(msg4_tbs_bytes=40))
+    ul_rb_start: int = 10  # first PRB of connected-mode grants (clear of the Msg3 grants 2..9)
+    ul_n_prb: int = 6
+    ul_i_mcs: int = 10  # QPSK I_TBS 10: 1032 bits on 6 PRBs
+    handset_rrc_delay_sf: int = RRC_SETUP_PROCEDURE_DELAY_SF
+    proactive_grants: int = 4  # consecutive subframes (distinct HARQ processes) after the procedure delay
+    max_harq_tx: int = 4  # maxHARQ-Tx n4 (RRCConnectionSetup mac-MainConfig)
+    tracking_grant_period_sf: int | None = None  # keep granting connected handsets (UL timing for TA)
+    ta_threshold_s: float = 8 * TA_STEP_S / 16  # send a command when the error exceeds half a 16 T_s step
+    dl_tbs_bytes: int = 16
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.proactive_grants <= HARQ_PROCESSES_UL:
+            raise ValueError("proactive_grants must be 1..8: one per UL HARQ process, none reused before decoding")
+        if self.ul_rb_start < self.ra.msg3_rb_start + len(self.ra.preambles) * self.ra.msg3_n_prb:
+            raise ValueError("connected-mode grants must not overlap the speculative Msg3 grants")
+
+    def ul_grant(self, rnti: int, slot: int = 0) -> PuschGrant:
+        """The PUSCH of a connected-mode grant to `rnti` (slot j: PRBs after the j-th handset's)."""
+        q_m, i_tbs, rv = ul_mcs(self.ul_i_mcs)
+        start = self.ul_rb_start + slot * self.ul_n_prb
+        if start + self.ul_n_prb > self.ra.n_rb_ul:
+            raise ValueError(f"no PRBs left for connected handset slot {slot}")
+        return PuschGrant(start, self.ul_n_prb, tbs(i_tbs, self.ul_n_prb), q_m, rv, rnti, 0)
+
+
+# ================================================================================================
+# the handset
+# ================================================================================================
+
+
+@dataclass
+class Handset:
+    """A Rel-8 handset from idle to RRC connected: MAC random access (mac/ue_ra.py), RRC, PDCP and RLC AM on
+    SRB1, synchronous UL HARQ driven only by grants (PHICH always ACK), TA commands applied at n + 6."""
+
+    rng: random.Random
+    nas_pdu: bytes = bytes.fromhex("0741720bf600f1100001020304050607")  # an Attach Request-shaped NAS PDU
+    ta_needed_s: float | Callable[[int], float] = 0.0
+    rx_power_db: float = 0.0
+    name: str = "ue"
+    rach: RachConfig = field(default_factory=RachConfig)
+    start_subframe: int = 0
+
+    def __post_init__(self) -> None:
+        # TS 36.331 5.3.3.3: no S-TMSI -> a 40-bit random value as ue-Identity
+        self.random_value = self.rng.getrandbits(40)
+        self.ccch_sdu = rrc_connection_request(self.random_value, "mo-Data")
+        self.ue = UeRandomAccess(self.rach, self.ccch_sdu, self.rng, self.start_subframe, self.name)
+        self.rlc = RlcAmEntity()
+        self.pdcp = PdcpSrbEntity()
+        self.state = "random_access"  # -> setup_received -> complete_sent -> connected, or failed
+        self.setup = None
+        self.msg4_subframe: int | None = None
+        self.complete_ready_subframe: int | None = None
+        self.complete_sent_subframe: int | None = None
+        self.connected_subframe: int | None = None
+        self._pending_sdus: list[bytes] = []
+        self._harq: dict[int, tuple[bytes, PuschGrant, int]] = {}  # process -> (TB, grant, tx count)
+        self._pusch: dict[int, tuple[PuschGrant, bool]] = {}  # PUSCH subframe -> (grant, new data)
+        self._ta_commands: list[tuple[int, float]] = []  # (apply from subframe, adjustment s)
+        self.ta_applied: list[tuple[int, float]] = []  # (subframe, N_TA T_s after the command)
+
+    @property
+    def c_rnti(self) -> int | None:
+        return self.ue.c_rnti
+
+    @property
+    def n_ta_s(self) -> float:
+        return self.ue.n_ta_s
+
+    def downlink(self, k: int, messages: list[DlMessage]) -> None:
+        self._apply_ta(k)
+        if self.state == "random_access":
+            self.ue.downlink(k, messages)
+            if self.ue.state == "done":
+                self._on_msg4(k)
+            elif self.ue.state == "failed":
+                self.state = "failed"
+            return
+        if self.state == "failed":
+            return
+        for m in messages:
+            if m.rnti != self.c_rnti:
+                continue
+            if m.kind == "ul_grant":
+                # TS 36.213 8.0: a DCI 0 in n schedules the PUSCH in n + 4
+                grant = m.grant or self._harq.get((k + 4) % HARQ_PROCESSES_UL, (None, None, 0))[1]
+                if grant is not None:
+                    self._pusch[k + 4] = (grant, m.ndi_toggled)
+            elif m.kind == "dl_sch":
+                for sp in parse_dl_sch_pdu(m.pdu):
+                    if sp.lcid == LCID_TIMING_ADVANCE:
+                        adjustment_s = ta_command_adjustment_s(sp.payload[0] & 0x3F)
+                        self._ta_commands.append((k + TA_COMMAND_DELAY_SF, adjustment_s))
+                    elif sp.lcid == LCID_SRB1:
+                        self.rlc.receive_pdu(sp.payload)
+                if self.state == "complete_sent" and self.rlc.all_acknowledged:
+                    self.state = "connected"
+                    self.connected_subframe = k
+
+    def _on_msg4(self, k: int) -> None:
+        """TS 36.331 5.3.3.4: apply RRCConnectionSetup (SRB1), answer RRCConnectionSetupComplete on SRB1."""
+        try:
+            self.setup = parse_rrc_connection_setup(self.ue.ccch_dl)
+        except ValueError:
+            self.state = "failed"
+            return
+        self.state = "setup_received"
+        self.msg4_subframe = k
+        self.complete_ready_subframe = k + RRC_SETUP_PROCEDURE_DELAY_SF
+        complete = rrc_connection_setup_complete(self.setup.transaction_id, self.nas_pdu, selected_plmn_identity=1)
+        self._pending_sdus.append(self.pdcp.tx(complete))
+
+    def _apply_ta(self, k: int) -> None:
+        due = [c for c in self._ta_commands if c[0] <= k]
+        if due:
+            self._ta_commands = [c for c in self._ta_commands if c[0] > k]
+            for _, adj in due:
+                self.ue.n_ta_s += adj  # TS 36.213 4.2.3: N_TA,new = N_TA,old + (T_A - 31) 16
+            self.ta_applied.append((k, self.ue.n_ta_s))
+
+    def uplink(self, k: int) -> list:
+        self._apply_ta(k)
+        if self.state == "random_access":
+            return self.ue.uplink(k)
+        if self._pending_sdus and self.complete_ready_subframe is not None and k >= self.complete_ready_subframe:
+            for sdu in self._pending_sdus:
+                self.rlc.write_sdu(sdu)
+            self._pending_sdus = []
+        hit = self._pusch.pop(k, None)
+        if hit is None:
+            return []
+        grant, new_data = hit
+        process = k % HARQ_PROCESSES_UL
+        if new_data or process not in self._harq:
+            rlc_pdu = self.rlc.pull_pdu(grant.tbs // 8 - 3)  # room for a MAC subheader with a 15-bit L
+            sdus = [(LCID_SRB1, rlc_pdu)] if rlc_pdu else []
+            pdu = build_ul_sch_pdu(sdus, tbs_bytes=grant.tbs // 8)
+            self._harq[process] = (pdu, grant, 1)
+            if rlc_pdu and self.state == "setup_received":
+                self.state = "complete_sent"
+                self.complete_sent_subframe = k
+        else:  # adaptive retransmission: the process's TB again (TS 36.321 5.4.2.2)
+            pdu, _, n = self._harq[process]
+            self._harq[process] = (pdu, grant, n + 1)
+        pdu, grant, n = self._harq[process]
+        return [UlschTx(k, self.c_rnti, pdu, grant, n, self.ue.n_ta_s)]
+
+
+# ================================================================================================
+# the gateway
+# ================================================================================================
+
+
+@dataclass
+class _Connection:
+    c_rnti: int
+    slot: int
+    msg4_subframe: int
+    request: object
+    transaction_id: int
+    rlc: RlcAmEntity = field(default_factory=RlcAmEntity)
+    pdcp: PdcpSrbEntity = field(default_factory=PdcpSrbEntity)
+    complete: object = None
+    complete_heard_subframe: int | None = None
+    outstanding: int = 0  # grants whose PUSCH is not decoded yet
+    ta_in_flight_until: int = -1  # no new TA command before this DL subframe
+    ta_commands: list = field(default_factory=list)  # (DL subframe, T_A)
+    timing_errors: list = field(default_factory=list)  # (UL subframe, measured error s)
+    last_tracking_grant: int = -10**9
+
+
+@dataclass
+class GatewayConnection:
+    """The gateway: speculative random access (mac/enb_ra.py) with RRCConnectionSetup in Msg4, proactive SRB1
+    grants with adaptive retransmissions, RLC AM on SRB1, the TA loop."""
+
+    config: ConnectionConfig
+    late_sf: int
+    log: list[tuple[int, str, dict]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ra = GatewayRandomAccess(self.config.ra, self.late_sf, msg4_ccch=self._msg4_ccch)
+        self.connections: dict[int, _Connection] = {}
+        self._requests: dict[bytes, tuple] = {}  # contention resolution identity -> (request, transaction)
+        self._transaction_id = 0
+        self._ul: dict[tuple[int, int], tuple[int, bool, int]] = {}  # (PUSCH sf, prb) -> (rnti, expects data, tx)
+        self._pending: list[tuple[int, PuschRx]] = []
+        self._dl: dict[int, list[DlMessage]] = {}
+        self._dl_pdus: dict[tuple[int, int], tuple[list, list]] = {}
+
+    def _msg4_ccch(self, ccch: bytes) -> bytes:
+        """Msg3's CCCH SDU -> RRCConnectionSetup (TS 36.331 5.3.3.3); the request is kept for the report."""
+        request = parse_rrc_connection_request(ccch)
+        tid = self._transaction_id
+        self._transaction_id = (self._transaction_id + 1) % 4
+        self._requests[bytes(ccch[:6])] = (request, tid)
+        return rrc_connection_setup(tid)
+
+    def _event(self, k: int, what: str, **info) -> None:
+        self.log.append((k, what, info))
+
+    def _dl_sch(self, k: int, rnti: int) -> tuple[list, list]:
+        """(SDUs, CEs) of the one DL-SCH PDU to `rnti` in DL subframe k (one PDSCH per RNTI and subframe)."""
+        return self._dl_pdus.setdefault((k, rnti), ([], []))
+
+    def receive(self, item) -> None:
+        if isinstance(item, PuschRx) and (item.subframe, item.prb_start) in self._ul:
+            self._pending.append((item.subframe + self.late_sf, item))
+        else:
+            self.ra.receive(item)
+
+    def _grant(self, k: int, conn: _Connection, expects_data: bool, new_data: bool = True, tx: int = 1) -> None:
+        """DCI 0 in DL k for the PUSCH in k + 4 (TS 36.213 8.0)."""
+        grant = self.config.ul_grant(conn.c_rnti, conn.slot)
+        self._ul[(k + 4, grant.prb_start)] = (conn.c_rnti, expects_data, tx)
+        conn.outstanding += 1
+        self._dl.setdefault(k, []).append(DlMessage(conn.c_rnti, "ul_grant", ndi_toggled=new_data, grant=grant))
+        self._event(k, "ul_grant", c_rnti=conn.c_rnti, pusch_subframe=k + 4, new_data=new_data, tx=tx)
+
+    def _proactive_grants(self, k0: int, conn: _Connection) -> None:
+        for j in range(self.config.proactive_grants):
+            self._grant(k0 + j, conn, expects_data=True)
+
+    def _on_pusch(self, k: int, rx: PuschRx) -> None:
+        rnti, expects_data, tx = self._ul.pop((rx.subframe, rx.prb_start))
+        conn = self.connections[rnti]
+        conn.outstanding -= 1
+        if rx.pdu is None:
+            self._event(k, "pusch_crc_failed", c_rnti=rnti, subframe=rx.subframe)
+            if expects_data and conn.complete is None and tx < self.config.max_harq_tx:
+                # adaptive retransmission on the same synchronous process: PUSCH k' + 4 = subframe mod 8
+                dci = k + (rx.subframe - (k + 4)) % HARQ_PROCESSES_UL
+                self._grant(dci, conn, expects_data=True, new_data=False, tx=tx + 1)
+            elif conn.complete is None and conn.outstanding == 0:
+                self._proactive_grants(k, conn)
+            return
+        if rx.timing_error_s is not None:
+            conn.timing_errors.append((rx.subframe, rx.timing_error_s))
+            self._ta_loop(k, conn, rx)
+        for sp in parse_ul_sch_pdu(rx.pdu):
+            if sp.lcid != LCID_SRB1:
+                continue
+            for sdu in conn.rlc.receive_pdu(sp.payload):
+                complete = parse_rrc_connection_setup_complete(conn.pdcp.rx(sdu))
+                if complete.transaction_id == conn.transaction_id and conn.complete is None:
+                    conn.complete = complete
+                    conn.complete_heard_subframe = k
+                    self._event(k, "rrc_connection_setup_complete", c_rnti=rnti, nas=complete.dedicated_info_nas.hex())
+        if conn.rlc.status_required:
+            conn.rlc.status_required = False
+            self._dl_sch(k, rnti)[0].append((LCID_SRB1, conn.rlc.status_pdu()))
+            self._event(k, "rlc_status", c_rnti=rnti)
+        if conn.complete is None and conn.outstanding == 0:
+            self._proactive_grants(k, conn)  # the handset was not ready yet: grant again
+
+    def _ta_loop(self, k: int, conn: _Connection, rx: PuschRx) -> None:
+        """TS 36.321 5.2 / 6.1.3.5: a TA command from the measured error, one at a time: it applies at its DL
+        subframe + 6, and PUSCHs from then on are heard late_sf later."""
+        if k < conn.ta_in_flight_until or rx.subframe < conn.ta_in_flight_until - self.late_sf:
+            return
+        if abs(rx.timing_error_s) <= self.config.ta_threshold_s:
+            return
+        t_a = ta_command_for(rx.timing_error_s)
+        self._dl_sch(k, conn.c_rnti)[1].append(tuple(timing_advance_ce(t_a)))
+        conn.ta_commands.append((k, t_a))
+        conn.ta_in_flight_until = k + TA_COMMAND_DELAY_SF + self.late_sf
+        self._event(k, "ta_command", c_rnti=conn.c_rnti, t_a=t_a, error_s=rx.timing_error_s)
+
+    def downlink(self, k: int) -> list[DlMessage]:
+        before = set(self.ra.connected)
+        msgs = list(self.ra.downlink(k))
+        for rnti in sorted(set(self.ra.connected) - before):  # Msg4 (RRCConnectionSetup) goes out in k
+            request, tid = self._requests[self.ra.connected[rnti]]
+            conn = _Connection(rnti, len(self.connections) % 2, k, request, tid)
+            self.connections[rnti] = conn
+            # TS 36.331 11.2: the handset can send RRCConnectionSetupComplete from Msg4 + 15
+            self._proactive_grants(k + self.config.handset_rrc_delay_sf - 4, conn)
+        ready = [item for when, item in self._pending if when <= k]
+        self._pending = [(when, item) for when, item in self._pending if when > k]
+        for item in sorted(ready, key=lambda x: x.subframe):
+            self._on_pusch(k, item)
+        period = self.config.tracking_grant_period_sf
+        if period:
+            for conn in self.connections.values():
+                if conn.complete is not None and k - conn.last_tracking_grant >= period:
+                    conn.last_tracking_grant = k
+                    self._grant(k, conn, expects_data=False)
+        for key in sorted(key for key in self._dl_pdus if key[0] <= k):
+            sdus, ces = self._dl_pdus.pop(key)
+            pdu = build_dl_sch_pdu(sdus, ces, tbs_bytes=self.config.dl_tbs_bytes)
+            self._dl.setdefault(k, []).append(DlMessage(key[1], "dl_sch", pdu))
+        return msgs + self._dl.pop(k, [])
+
+
+# ================================================================================================
+# the loop and the report
+# ================================================================================================
+
+
+def run_connection(handsets: list[Handset], gateway: GatewayConnection, first_subframe: int, n_subframes: int,
+                   capture_margin_db: float = 3.0, pusch_lost: Callable[[UlschTx], bool] | None = None,
+                   stop_when_done: bool = True) -> int:
+    """Run subframes [first, first + n) (as mac/ra_loop.run_random_access); stop early, unless told not to,
+    when every handset is connected or failed. Returns the last subframe run."""
+    k = first_subframe
+    for k in range(first_subframe, first_subframe + n_subframes):
+        dl = gateway.downlink(k)
+        for h in handsets:
+            h.downlink(k, dl)
+        sent = [(h, tx) for h in handsets for tx in h.uplink(k)]
+        deliver_uplink(k, sent, gateway, capture_margin_db, pusch_lost)
+        if stop_when_done and all(h.state in ("connected", "failed") for h in handsets):
+            break
+    return k
+
+
+def connection_report(handsets: list[Handset], gateway: GatewayConnection) -> list[dict]:
+    """Per handset: what it did when (its subframes) and what the gateway heard."""
+    out = []
+    for h in handsets:
+        ue = h.ue
+        conn = gateway.connections.get(h.c_rnti) if h.c_rnti is not None else None
+        rars = ue.events("rar")
+        out.append({
+            "name": h.name,
+            "state": h.state,
+            "preambles": [k for k, _ in ue.events("preamble")],
+            "rar": rars[-1][0] if rars else None,  # the RAR that led to the last Msg3
+            "rars": [k for k, _ in rars],
+            "msg3": [k for k, _ in ue.events("msg3")],
+            "contention_lost": [k for k, _ in ue.events("contention_lost")],
+            "msg4": h.msg4_subframe,
+            "c_rnti": h.c_rnti,
+            "setup_complete_sent": h.complete_sent_subframe,
+            "setup_complete_heard": conn.complete_heard_subframe if conn else None,
+            "connected": h.connected_subframe,
+            "random_value": h.random_value,
+            "n_ta_s": h.n_ta_s,
+        })
+    return out
