@@ -21,7 +21,6 @@ import threading
 
 from gateway.cli_args import PARENT_PID_ENV, UserError
 from gateway.config import ConfigError
-from radio_drivers import RadioError
 
 COMMAND_MODULES = (
     "gateway.cmd_run",
@@ -93,6 +92,14 @@ def _file_error(exc: OSError) -> str:
     return f"error: {': '.join(names)}: {what}" if names else f"error: {what}"
 
 
+def _radio_errors() -> tuple[type[BaseException], ...]:
+    """(RadioError,) once the radio drivers are imported, else (): none can have been raised then. Not
+    imported up front: the drivers cost every command ~0.1 s of start-up (transmit forks its eNodeB
+    worker first)."""
+    base = sys.modules.get("radio_drivers.base")
+    return (base.RadioError,) if base is not None else ()
+
+
 def main(argv: list[str] | None = None) -> int:
     _die_with_parent()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -107,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except RadioError as exc:
+    except _radio_errors() as exc:
         print(f"radio error: {exc}", file=sys.stderr)
         return 3
     except OSError as exc:

@@ -217,7 +217,7 @@ def resume_subframes(target_delay_s: float | None) -> int:
 def beam_stream(job: BeamJob, k_first: int = 0):
     """Iterator of (n, x): subframe k's stream sample counter n = k N and its pre-compensated samples
     (N,) complex64, for k = k_first .. n_subframes - 1, the same samples as from k_first = 0."""
-    from gateway.enodeb import ENodeB, combine_ports
+    from gateway.enodeb import ENodeB
 
     cfg = job.beam.cfg
     fs = numerology(cfg.cell.n_rb_dl).sample_rate_hz
@@ -232,12 +232,11 @@ def beam_stream(job: BeamJob, k_first: int = 0):
     enb = ENodeB(cfg)
     enb.fast_forward(k_warm)
     for k in range(k_warm, job.n_subframes):
-        sf = enb.subframe(k)
-        x = combine_ports(sf.samples)
+        n, x = enb.antenna_subframe(k)
         if comp is not None:
-            x = comp.process(x, job.n_aos + sf.n)
+            x = comp.process(x, job.n_aos + n)
         if k >= k_first:
-            yield sf.n, x
+            yield n, x
 
 
 def run_worker(jobs: list[BeamJob], k_first: list[int], addresses: list[str]) -> None:

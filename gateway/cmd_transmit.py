@@ -12,15 +12,14 @@ selected pass. Prints progress and the radio's counters; Ctrl+C stops cleanly.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 
-from gateway.cli_args import positive_seconds
+from gateway.cli_args import UserError, positive_seconds
 from gateway.config import Config, ConfigError, load_config
 from gateway.pipeline import default_pipeline, downlink_source
 from phy.numerology import numerology
-from radio_drivers import LoopbackRadio, open_radio
-from radio_drivers.zmq_srsran import UplinkDrain
 
 DEFAULT_CONFIG = "hw_configs/loopback.yaml"
 _T_IMPORT = time.perf_counter()
@@ -53,8 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=transmit)
 
 
-def dl_precompensator(cfg: Config, sample_rate_hz: float):
-    """(Compensator, stream offset in samples, description) for the selected pass, or (None, 0, why not)."""
+def dl_precompensator(cfg: Config, sample_rate_hz: float, seconds: float | None = None):
+    """(Compensator, stream offset in samples, description) for the selected pass, or (None, 0, why not).
+    seconds: the stream's length; more than the pass lasts (AOS to LOS) is refused (UserError)."""
     if not cfg.orbit.enabled or cfg.link.precomp == "off":
         return None, 0, "off (orbit disabled or link.precomp: off)"
     from gateway.precomp import Compensator
@@ -62,6 +62,14 @@ def dl_precompensator(cfg: Config, sample_rate_hz: float):
 
     sc = PassPrediction.from_config(cfg)
     p = sc.select_pass()
+    if seconds is not None and seconds > p.los_s - p.aos_s:
+        # past LOS the satellite is below the horizon: the delay outgrows the target D and nothing is heard
+        raise UserError(
+            f"--seconds {seconds:g} runs past the end of the selected pass (orbit.pass_index "
+            f"{cfg.orbit.pass_index}: AOS to LOS is {p.los_s - p.aos_s:.1f} s); pre-compensation follows the "
+            f"satellite only while it is up: use --seconds <= {math.floor(p.los_s - p.aos_s)}, or "
+            "orbit.enabled: false for a longer stream without the orbit"
+        )
     check_doppler_fits(cfg, sc, p, sample_rate_hz)
     d_s = sc.target_delay_s(p, sample_rate_hz)
     comp = Compensator(sc.dl_track(sample_rate_hz), d_s, cfg.link.precomp, direction="dl")
@@ -107,8 +115,12 @@ def transmit(args: argparse.Namespace) -> int:
 
 
 def _transmit(args, cfg: Config, num, blocks, pipeline: bool, n_subframes: int) -> int:
+    # the drivers are imported here, once the eNodeB worker is started (it imports in parallel)
+    from radio_drivers import LoopbackRadio, open_radio
+    from radio_drivers.zmq_srsran import UplinkDrain
+
     fs = num.sample_rate_hz
-    comp, n_aos, comp_text = dl_precompensator(cfg, fs)
+    comp, n_aos, comp_text = dl_precompensator(cfg, fs, n_subframes / 1000)
     print(
         f"soragate transmit: profile '{cfg.name}', radio '{cfg.radio.driver}', {fs / 1e6:.2f} Msps at "
         f"{cfg.cell.dl_frequency_hz / 1e6:.1f} MHz, {n_subframes} ms, "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mac.scheduler import DlScheduler, TtiPlan
+from phy.cell_cache import CellCaches
 from phy.channels.pbch import Mib, pbch_map
 from phy.dl_data import add_dl_data
 from phy.downlink import build_subframe, static_grid
@@ -57,22 +58,41 @@ class ENodeB:
         self.dl_cell = cfg.cell.dl_cell()  # what phy takes (phy.cell.DlCell)
         self.scheduler = DlScheduler.from_config(cfg)  # SIB1/SIB2 encoded once here
         self.samples_per_subframe = numerology(self.cell.n_rb_dl).samples_per_subframe
+        # this cell's PDSCH / rate-matching / grant tables (phy.cell_cache; bounds at each cached function)
+        self.caches = CellCaches()
 
     def subframe(self, k: int) -> TimedSubframe:
         """Stream subframe k: broadcast grid + scheduled PDCCH/PDSCH, OFDM-modulated (n_ports, N)."""
-        sfn, sf = (self.cell.sfn_start + k // 10) % 1024, k % 10
-        plan = self.scheduler.schedule(sfn, sf)
-        grid = self._broadcast_grid(sfn, sf)
-        if plan.assignments or plan.phich:
-            add_dl_data(grid, self.dl_cell, sfn, sf, plan.assignments, plan.phich)
+        sfn, sf, plan, grid = self._grid(k)
         return TimedSubframe(k * self.samples_per_subframe, sfn, sf, ofdm_modulate(grid), plan)
+
+    def antenna_subframe(self, k: int) -> tuple[int, np.ndarray]:
+        """Stream subframe k as one antenna sees it through unit flat channels from every port:
+        (n = k * N, (N,) complex64). The ports are summed on the grid, before one OFDM modulation:
+        6.12 is linear, so this equals combine_ports(subframe(k).samples) to float32 rounding and
+        costs one IFFT per symbol instead of one per port and symbol (what `transmit` streams)."""
+        _sfn, _sf, _plan, grid = self._grid(k)
+        if grid.ndim == 3:
+            grid = np.sum(grid, axis=0, dtype=np.complex64)
+        return k * self.samples_per_subframe, ofdm_modulate(grid)
+
+    def _grid(self, k: int) -> tuple[int, int, TtiPlan, np.ndarray]:
+        """(SFN, subframe index, the scheduler's plan, resource grid) of stream subframe k."""
+        sfn, sf = (self.cell.sfn_start + k // 10) % 1024, k % 10
+        with self.caches.active():
+            plan = self.scheduler.schedule(sfn, sf)
+            grid = self._broadcast_grid(sfn, sf)
+            if plan.assignments or plan.phich:
+                add_dl_data(grid, self.dl_cell, sfn, sf, plan.assignments, plan.phich)
+        return sfn, sf, plan, grid
 
     def fast_forward(self, k_first: int) -> None:
         """Bring a new eNodeB to stream subframe k_first: run the scheduler (the only state: HARQ,
         traffic generator) over subframes 0..k_first-1 without building them (a restarted stage
         resumes where its stream stopped, gateway/pipeline.py); the PHY is pure and needs nothing."""
-        for k in range(k_first):
-            self.scheduler.schedule((self.cell.sfn_start + k // 10) % 1024, k % 10)
+        with self.caches.active():
+            for k in range(k_first):
+                self.scheduler.schedule((self.cell.sfn_start + k // 10) % 1024, k % 10)
 
     def _broadcast_grid(self, sfn: int, sf: int) -> np.ndarray:
         """The grid of phy.downlink.build_subframe without its OFDM step (one IFFT saved per subframe)."""
@@ -107,6 +127,8 @@ def combine_ports(samples: np.ndarray) -> np.ndarray:
 
 
 def downlink_samples(cfg: Config, n_subframes: int, first_subframe: int = 0) -> np.ndarray:
-    """Contiguous single-antenna full downlink of `n_subframes` subframes, (n_subframes * N,) complex64."""
-    parts = [combine_ports(s.samples) for s in downlink_subframes(cfg, n_subframes, first_subframe)]
+    """Contiguous single-antenna full downlink of `n_subframes` subframes, (n_subframes * N,) complex64
+    (ENodeB.antenna_subframe: what `transmit` streams)."""
+    enb = ENodeB(cfg)  # a fresh scheduler from first_subframe, as downlink_subframes
+    parts = [enb.antenna_subframe(k)[1] for k in range(first_subframe, first_subframe + n_subframes)]
     return np.concatenate(parts).astype(np.complex64, copy=False)

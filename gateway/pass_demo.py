@@ -40,7 +40,7 @@ import numpy as np
 
 from channel import Handset, LinkBudget, RelayConfig, RelayEmulator
 from gateway.cmd_plan import pass_residuals
-from gateway.enodeb import ENodeB, combine_ports
+from gateway.enodeb import ENodeB
 from gateway.precomp import MODES, Compensator
 from gateway.prediction import PassPrediction
 from mac.ue_downlink import read_downlink
@@ -145,7 +145,7 @@ def pass_demo(cfg, seconds: float = 3.0, step_s: float = 1.0, window_s: float = 
         rx = {h.name: [] for h in handsets}
         for k in range(k0, k0 + n_sf):
             n = n_aos + k * spf
-            x = comp.process(combine_ports(enb.subframe(k).samples), n)
+            x = comp.process(enb.antenna_subframe(k)[1], n)
             for name, y in relay.downlink(x, n).items():
                 if k >= k0 + warm:
                     rx[name].append(y)
@@ -339,7 +339,7 @@ def gateway_blocks(cfg, plan: DemoPlan, pred: PassPrediction | None = None) -> I
         comp = Compensator(track, plan.d_s, plan.mode, direction="dl")
         for j in range(plan.subframes_per_window):
             n = plan.first_sample(w) + j * plan.spf
-            yield w, n, comp.process(combine_ports(enb.subframe(plan.k0[w] + j).samples), n)
+            yield w, n, comp.process(enb.antenna_subframe(plan.k0[w] + j)[1], n)
 
 
 def window_relay(cfg, plan: DemoPlan, w: int, handsets: list[Handset], settings: RelayConfig,

@@ -46,16 +46,20 @@ from channel import Handset, RelayConfig, RelayEmulator
 from gateway.pass_demo import default_handsets, relay_config
 from gateway.precomp import Compensator
 from gateway.prediction import PassPrediction
+from mac.connection import TA_COMMAND_DELAY_SF, ConnectionConfig, GatewayConnection
+from mac.connection import Handset as ConnectedHandset
 from mac.enb_ra import GatewayRandomAccess, PrachRx, PuschRx, SpeculativeRaConfig
 from mac.ra_loop import gateway_late_subframes
-from mac.rar import rar_timing_advance, timing_advance_s
+from mac.rar import rar_timing_advance, ta_command_adjustment_s, ta_command_for, timing_advance_s
 from mac.scheduler import DlScheduler
 from mac.sib import ul_cell_config
 from mac.ue_ra import DlMessage, PreambleTx, RachConfig, UeRandomAccess, UlschTx, prach_occasions
 from orbit.geometry import offset_site
 from orbit.passes import elevation_deg
 from phy.channels.pbch import Mib, pbch_map
+from phy.channels.phich import phich_index
 from phy.channels.prach import N_ZC, prach_signal, root_d_u
+from phy.channels.pusch import grant_from_dci0
 from phy.dci import Dci0, Dci1A
 from phy.dl_data import DlAssignment, add_dl_data, is_common_rnti
 from phy.downlink import static_grid
@@ -63,10 +67,10 @@ from phy.enb.prach_rx import LAG_S, PrachDetector
 from phy.enb.pusch_rx import PuschRxUe, pusch_receive_many
 from phy.numerology import SAMPLE_RMS_FULL_LOAD, numerology
 from phy.ofdm import ofdm_modulate
-from phy.regs import control_regs
+from phy.regs import control_regs, n_phich_groups
 from phy.resource_allocation import riv_encode
 from phy.scfdma import scfdma_modulate
-from phy.search_space import common_candidates
+from phy.search_space import common_candidates, ue_candidates
 from phy.tbs import tbs
 from phy.ue import read_cell
 from phy.ue.downlink_rx import receive_downlink
@@ -86,6 +90,7 @@ _EARLY_LAGS = 3
 _TA_MAX_S = 1282 * 16 / 30.72e6  # the largest timing advance (TS 36.213 4.2.3)
 _PUSCH_REACH_S = 0.7e-3  # after a UL subframe's end, what a Msg3 candidate may need (a delay <= TA max 0.668 ms)
 _RAR_PRBS = 4  # PDSCH PRBs of the RAR (QPSK, code rate ~0.3) and of Msg4
+_DL_SCH_BYTES = 16  # connected-mode DL-SCH PDUs (RLC STATUS on SRB1, Timing Advance Command CE)
 
 
 def msg3_ccch_sdu(random_value: int) -> bytes:
@@ -154,6 +159,17 @@ class RaHandsetResult:
     done_subframe: int | None = None
     n_ta_s: float | None = None  # its timing advance after Msg4's TA command
     ccch_dl: bytes = b""  # the CCCH SDU of its Msg4 (RRCConnectionSetup)
+    # connect=True (mac/connection.py over the PHY): SRB1, PHICH, TA commands
+    c_rnti: int | None = None
+    setup_complete_sent_subframe: int | None = None  # its PUSCH carrying RRCConnectionSetupComplete
+    setup_complete_heard_subframe: int | None = None  # the gateway's DL subframe when it had decoded it
+    nas_pdu_heard: bytes = b""  # the dedicatedInfoNAS the gateway read from it
+    connected_subframe: int | None = None  # the handset had its RLC STATUS (every SRB1 PDU acknowledged)
+    pusch_subframes: list = field(default_factory=list)  # its connected-mode PUSCHs (UL subframes)
+    pusch_crc_ok: list = field(default_factory=list)  # (UL subframe, CRC at the gateway)
+    phich: list = field(default_factory=list)  # (DL subframe, HI, LLR) it read for its PUSCHs (Msg3 included)
+    ta_commands: list = field(default_factory=list)  # (gateway DL subframe, T_A) sent to it after Msg4
+    ul_timing_errors_s: list = field(default_factory=list)  # (UL subframe, arrival - UL reference) measured
 
 
 @dataclass
@@ -173,8 +189,11 @@ class RaWorldResult:
 class _Phone:
     """A Rel-8 handset on its own sample counter: DL buffer, cell timing, MAC, UL transmit buffer."""
 
-    def __init__(self, handset: Handset, ue: UeRandomAccess, c0: int, n_samples: int, spf: int):
+    def __init__(self, handset: Handset, ue: UeRandomAccess, c0: int, n_samples: int, spf: int, mac=None):
         self.h, self.ue, self.spf = handset, ue, spf
+        self.mac = mac if mac is not None else ue  # what its subframes drive: the RA machine or the connection
+        self.phich_of: dict[int, list[tuple[int, int]]] = {}  # DL subframe -> PHICH (group, seq) to read
+        self.ul_ndi: dict[int, int] = {}  # UL HARQ process -> NDI of its last DCI 0 (TS 36.321 5.4.1)
         self.c0 = c0  # counter of rx[0] and tx[0]
         self.rx = np.zeros(n_samples, dtype=np.complex64)
         self.rx_end = c0
@@ -225,7 +244,8 @@ def _distinct_preamble_seeds(names: list[str], n_preambles: int) -> dict[str, in
 
 def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: dict[str, int] | None = None,
                  relay_settings: RelayConfig | None = None, n_subframes: int = 80, start_after_sf: int = 24,
-                 precomp: str = "both", rar_ta_s: float | str = 0.0) -> RaWorldResult:
+                 precomp: str = "both", rar_ta_s: float | str = 0.0, connect: bool = False,
+                 tracking_grant_period_sf: int | None = None, after_connected_sf: int = 0) -> RaWorldResult:
     """Random access of `handsets` (default: the profile's beam centre and beam edge) from gateway time t_s
     (s from the ephemerides' epoch) over real signals; see the module docstring.
 
@@ -233,8 +253,16 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
     its DL at the frame nearest t_s; each handset searches the cell in its first 12 heard subframes and
     starts its random access procedure `start_after_sf` subframes after the gateway's first. Stops when every
     handset is done or failed, or after n_subframes. rar_ta_s: the timing advance the speculative RARs carry
-    (SpeculativeRaConfig.rar_ta_s), or "centre" for the beam centre's predicted TA at that instant."""
+    (SpeculativeRaConfig.rar_ta_s), or "centre" for the beam centre's predicted TA at that instant.
+    connect: run mac/connection.py on both ends instead of random access alone, up to RRC connected: the
+    gateway's proactive DCI 0 grants, RRCConnectionSetupComplete on SRB1 over PUSCH, the RLC STATUS and TA
+    commands on PDSCH to the C-RNTI, and a PHICH ACK on the air for every PUSCH it listens on (Msg3 included)
+    in n + 4, sent before the PUSCH is heard; each handset reads its HIs. Stops `after_connected_sf` subframes
+    after all are connected; tracking_grant_period_sf: the gateway keeps granting each connected handset a
+    PUSCH this often, so the TA loop keeps measuring (ConnectionConfig.tracking_grant_period_sf)."""
     cfg = ra_world_config(cfg)
+    if connect:  # CFI 3: room on the PDCCH for two handsets' grants and SRB1 PDUs next to SIB1 (21 CCEs at 5 MHz)
+        cfg = dataclasses.replace(cfg, cell=dataclasses.replace(cfg.cell, cfi=3))
     pred = PassPrediction.from_config(cfg)
     p = pred.select_pass()
     n_rb = int(cfg.cell.n_rb_dl)
@@ -278,16 +306,30 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
     ra_cfg = SpeculativeRaConfig(preambles=tuple(range(n_pre)), prach_config_index=ul_cell.prach.config_index,
                                  n_rb_ul=n_rb, rar_tbs_bytes=rar_tbs // 8, msg4_tbs_bytes=msg4_tbs // 8,
                                  rar_ta_s=float(rar_ta_s))
-    enb = GatewayRandomAccess(ra_cfg, late_sf=late, msg4_ccch=_msg4_ccch)
+    dl_itbs, dl_tbs = _tbs_for(_DL_SCH_BYTES, _RAR_PRBS, common=False)
+    if connect:
+        gw = GatewayConnection(ConnectionConfig(ra=ra_cfg, dl_tbs_bytes=dl_tbs // 8,
+                                                tracking_grant_period_sf=tracking_grant_period_sf), late)
+        enb, mac_gw = gw.ra, gw  # its random access (Msg3 grants, RAR log) inside the connection
+    else:
+        enb = mac_gw = GatewayRandomAccess(ra_cfg, late_sf=late, msg4_ccch=_msg4_ccch)
+    itbs_of = {msg4_tbs: msg4_itbs, dl_tbs: dl_itbs}  # PDSCH to a (T)C-RNTI: Msg4 or a connected-mode PDU
+    n_group_total = n_phich_groups(n_rb, str(cfg.cell.phich_resource))
+    ul_ndi: dict[tuple[int, int], int] = {}  # (C-RNTI, UL HARQ process) -> NDI of the last DCI 0 sent
+    dl_harq: dict[int, int] = {}  # C-RNTI -> DL transport blocks sent (HARQ process, NDI toggling)
 
     total = n_subframes + 4
     buf_len = (total + 4) * spf
     phones: dict[str, _Phone] = {}
     for h in handsets:
         rng = random.Random(seeds[h.name])
-        sdu = msg3_ccch_sdu(rng.getrandbits(40))
-        ue = UeRandomAccess(rach, sdu, rng, start_subframe=k0 + start_after_sf, name=h.name)
-        phones[h.name] = _Phone(h, ue, n_of(k0), buf_len, spf)
+        if connect:  # draws its randomValue first, then runs UeRandomAccess on the same RNG, as below
+            mac = ConnectedHandset(rng, name=h.name, rach=rach, start_subframe=k0 + start_after_sf)
+            ue = mac.ue
+        else:
+            sdu = msg3_ccch_sdu(rng.getrandbits(40))
+            ue = mac = UeRandomAccess(rach, sdu, rng, start_subframe=k0 + start_after_sf, name=h.name)
+        phones[h.name] = _Phone(h, ue, n_of(k0), buf_len, spf, mac)
     ul_out = np.zeros(buf_len, dtype=np.complex64)  # the gateway's post-compensated UL from n_of(k0)
     ul_end = n_of(k0 - _UL_LAG_SF)
     ul_done: set[tuple[str, int]] = set()  # UL receptions handed to the gateway MAC
@@ -308,6 +350,12 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
     # -- the gateway's DL subframe -----------------------------------------------------------------
     def dl_subframe(k: int, msgs: list[DlMessage]) -> np.ndarray:
         sfn, sf = (cfg.cell.sfn_start + k // 10) % 1024, k % 10
+        if connect:
+            # TS 36.213 9.1.2: the HI of a PUSCH of UL subframe n goes in DL n + 4, long before the gateway hears
+            # that PUSCH (2D later): ACK for every grant it listens on, Msg3's included; recovery is by grants
+            n4 = k - 4
+            for g in [*enb.listening(n4), *gw.listening(n4)]:
+                sched.report_pusch((cfg.cell.sfn_start + n4 // 10) % 1024, n4 % 10, g.rnti, g.prb_start, 0, ack=True)
         plan = sched.schedule(sfn, sf)
         grid = static_grid(n_rb, int(cfg.cell.pci), int(cfg.cell.n_ports), int(cfg.cell.cfi), sf).copy()
         if sf == 0:
@@ -320,54 +368,91 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
         free = [c.first_cce for c in common_candidates(n_cce) if c.aggregation == _AGGREGATION]
         extra, prb_top = [], n_rb
         for m in msgs:
-            first = next((f for f in free if not used[f:f + _AGGREGATION].any()), None)
+            # a connected handset's C-RNTI may also use its UE-specific search space (TS 36.213 9.1.1), at L = 4
+            # or, when those are taken, L = 2
+            cands = [(f, _AGGREGATION) for f in free]
+            if not is_common_rnti(m.rnti) and m.rnti in gw_connections():
+                cands += [(c.first_cce, c.aggregation) for level in (_AGGREGATION, _AGGREGATION // 2)
+                          for c in ue_candidates(n_cce, m.rnti, sf) if c.aggregation == level]
+            first, level = next(((f, n) for f, n in cands if not used[f:f + n].any()), (None, 0))
             if first is None:
-                raise RuntimeError(f"no free common PDCCH candidate in subframe {k} for RNTI {m.rnti:#x}")
-            used[first:first + _AGGREGATION] = True
-            if m.kind == "ul_grant":  # adaptive Msg3 retransmission in k + 4: DCI 0, NDI not toggled, same PRBs
-                g = next(g for g in enb.listening(k + 4) if g.rnti == m.rnti)
-                # I_MCS 29: the initial TBS and modulation again (TS 36.213 8.6.1)
-                dci = Dci0(rb_assignment=riv_encode(g.prb_start, g.n_prb, n_rb), mcs_rv=29, ndi=0)
-                extra.append(DlAssignment(dci, m.rnti, _AGGREGATION, first))
+                raise RuntimeError(f"no free PDCCH candidate in subframe {k} ({n_cce} CCEs) for RNTI {m.rnti:#x}")
+            used[first:first + level] = True
+            if m.kind == "ul_grant":
+                if m.grant is None:  # adaptive Msg3 retransmission in k + 4: DCI 0, NDI not toggled, same PRBs
+                    g = next(g for g in enb.listening(k + 4) if g.rnti == m.rnti)
+                    # I_MCS 29: the initial TBS and modulation again (TS 36.213 8.6.1)
+                    dci = Dci0(rb_assignment=riv_encode(g.prb_start, g.n_prb, n_rb), mcs_rv=29, ndi=0)
+                else:  # a connected-mode grant: NDI toggled for new data, kept for an adaptive retransmission
+                    g, key = m.grant, (m.rnti, (k + 4) % 8)
+                    ndi = ul_ndi.get(key, 1) ^ int(m.ndi_toggled)
+                    ul_ndi[key] = ndi
+                    dci = Dci0(rb_assignment=riv_encode(g.prb_start, g.n_prb, n_rb), mcs_rv=gw.config.ul_i_mcs, ndi=ndi)
+                extra.append(DlAssignment(dci, m.rnti, level, first))
                 continue
             common = is_common_rnti(m.rnti)
-            i_tbs = rar_itbs if common else msg4_itbs
-            size = rar_tbs if common else msg4_tbs
-            if len(m.pdu) * 8 != size:
-                raise RuntimeError(f"PDU of {len(m.pdu)} bytes for RNTI {m.rnti:#x}, the TBS is {size} bits")
+            size = rar_tbs if common else 8 * len(m.pdu)
+            i_tbs = rar_itbs if common else itbs_of.get(size)
+            if len(m.pdu) * 8 != size or i_tbs is None:
+                raise RuntimeError(f"PDU of {len(m.pdu)} bytes for RNTI {m.rnti:#x}: no TBS of that size here")
             prb_top -= _RAR_PRBS
             riv = riv_encode(prb_top, _RAR_PRBS, n_rb)
-            dci = Dci1A(riv=riv, mcs=i_tbs, tpc=1) if common else Dci1A(riv=riv, mcs=i_tbs, ndi=1)
-            extra.append(DlAssignment(dci, m.rnti, _AGGREGATION, first, _bits(m.pdu)))
+            if common:
+                dci = Dci1A(riv=riv, mcs=i_tbs, tpc=1)
+            else:  # each new transport block on the next HARQ process, NDI toggled there (TS 36.321 5.3.2)
+                n_tb = dl_harq.get(m.rnti, 0)
+                dl_harq[m.rnti] = n_tb + 1
+                dci = Dci1A(riv=riv, mcs=i_tbs, harq_process=n_tb % 8, ndi=(n_tb // 8 + 1) % 2)
+            extra.append(DlAssignment(dci, m.rnti, level, first, _bits(m.pdu)))
         if plan.assignments or extra or plan.phich:
             add_dl_data(grid, dl_cell, sfn, sf, list(plan.assignments) + extra, plan.phich)
         return np.sum(ofdm_modulate(grid), axis=0, dtype=np.complex64)
 
+    def gw_connections() -> dict:
+        return gw.connections if connect else {}
+
     # -- a handset's subframe ----------------------------------------------------------------------
     def phone_rx(ph: _Phone, k: int) -> None:
-        """DL subframe k at the handset: blind decode while its MAC monitors, then UeRandomAccess.downlink."""
+        """DL subframe k at the handset: blind decode while its MAC monitors (RA-RNTI in its RAR window, then
+        its TC-RNTI; once RRCConnectionSetup is applied, its C-RNTI every subframe) and the PHICHs of its
+        PUSCHs of k - 4, then its MAC's downlink(k)."""
         ue, res = ph.ue, results[ph.h.name]
         msgs: list[DlMessage] = []
         first, last = ue.rar_window if ue.state == "rar_window" else (None, None)
         monitor_ra = ue.state == "rar_window" and first <= k <= last
         monitor_tc = ue.state == "contention_resolution"
-        if monitor_ra or monitor_tc:
+        monitor_c = connect and ph.mac.state not in ("random_access", "failed")
+        his = tuple(ph.phich_of.pop(k, ()))
+        read_hi: list[tuple[int, int, float]] = []
+        if monitor_ra or monitor_tc or monitor_c or his:
             m0 = ph.dl_start(k) - ph.c0
             x = ph.rx[m0 - _DL_MARGIN:m0 + spf + _DL_MARGIN]
             sf = k % 10
             cell = dataclasses.replace(ph.cell, timing_offset_samples=_DL_MARGIN - sf * spf,
                                        sfn=(cfg.cell.sfn_start + k // 10) % 1024)
             rntis = (1 + ue.preamble_subframe % 10,) if monitor_ra else ()
-            c_rnti = ue.tc_rnti if monitor_tc else None
-            for sub in receive_downlink(x, fs, cell, c_rnti=c_rnti, common_rntis=rntis):
+            c_rnti = ue.tc_rnti if monitor_tc else (ph.mac.c_rnti if monitor_c else None)
+            for sub in receive_downlink(x, fs, cell, c_rnti=c_rnti, common_rntis=rntis, phich=lambda *_: his):
                 for f in sub.dcis:
                     if isinstance(f.dci, Dci0) and f.rnti == c_rnti:
-                        msgs.append(DlMessage(f.rnti, "ul_grant", ndi_toggled=False))
+                        if not monitor_c:  # an adaptive Msg3 retransmission (the RAR's grant again)
+                            msgs.append(DlMessage(f.rnti, "ul_grant", ndi_toggled=False))
+                            continue
+                        process = (k + 4) % 8  # TS 36.321 5.4.1: new data when the NDI differs from the last
+                        toggled = ph.ul_ndi.get(process) != f.dci.ndi
+                        ph.ul_ndi[process] = f.dci.ndi
+                        msgs.append(DlMessage(f.rnti, "ul_grant", ndi_toggled=toggled,
+                                              grant=grant_from_dci0(f.dci, n_rb, f.rnti)))
                 for tb in sub.tbs:
                     if tb.result.crc_ok:
                         msgs.append(DlMessage(tb.found.rnti, "dl_sch", np.packbits(tb.result.bits).tobytes()))
+                read_hi += [(k, hi, llr) for _, _, hi, llr in sub.hi]
         n_log = len(ue.log)
-        ue.downlink(k, msgs)
+        ph.mac.downlink(k, msgs)
+        res.phich += read_hi
+        if connect:
+            for _, hi, _ in read_hi:
+                ph.mac.phich(k, bool(hi))
         for _, what, _ in ue.log[n_log:]:
             if what == "rar":
                 res.rar_subframe = k
@@ -377,9 +462,9 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
             res.done_subframe, res.n_ta_s = k, ue.n_ta_s
 
     def phone_tx(ph: _Phone, k: int) -> None:
-        """UL subframe k of the handset: UeRandomAccess.uplink, on the air at its DL timing of k - N_TA."""
+        """UL subframe k of the handset: its MAC's uplink(k), on the air at its DL timing of k - N_TA."""
         res = results[ph.h.name]
-        for tx in ph.ue.uplink(k):
+        for tx in ph.mac.uplink(k):
             if isinstance(tx, PreambleTx):
                 # TS 36.211 5.7: the preamble at the start of UL subframe k, N_TA = 0, at P_CMAX
                 x = prach_signal(ul_cell.prach, n_rb, tx.preamble_index, beta=prach_beta)
@@ -390,9 +475,17 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                 g = tx.grant
                 grid = ul_subframe_grid(ul_cell, k % 10, PuschTx(g, _bits(tx.pdu)))
                 x = scfdma_modulate(grid) * np.float32(np.sqrt(n_rb / g.n_prb))  # P_CMAX on the granted PRBs
-                res.msg3_subframe = k
+                if ue_in_ra(ph):
+                    res.msg3_subframe = k
+                else:
+                    res.pusch_subframes.append(k)
                 sent.setdefault((k, g.prb_start), []).append(ph.h.name)
+                if connect:  # its HI in DL k + 4 on (group, sequence) of the lowest PRB, n_DMRS 0 (TS 36.213 9.1.2)
+                    ph.phich_of.setdefault(k + 4, []).append(phich_index(g.prb_start, 0, n_group_total))
                 _place(ph, x, ph.dl_start(k), tx.timing_advance_s)
+
+    def ue_in_ra(ph: _Phone) -> bool:
+        return ph.mac is ph.ue or ph.mac.state == "random_access"
 
     def _place(ph: _Phone, x: np.ndarray, start: int, advance_s: float) -> None:
         """Add a burst starting at counter `start` - advance (TS 36.211 8.1), its LO locked to the DL."""
@@ -516,6 +609,32 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                     res.msg3_timing_s = float(r.timing_s + (a - u) / fs - late_s)
                     res.msg3_crc_ok.append(bool(r.crc_ok))
                 enb.receive(PuschRx(k, g.prb_start, pdu))
+            for g in (gw.listening(k) if connect else ()):
+                # a connected handset's PUSCH arrives late by the TA it still lacks (window moved there)
+                a = round(u + expected_late_s(g.rnti, k) * fs)
+                x = ul_out[a - n_of(k0):a - n_of(k0) + spf]
+                r = pusch_receive_many(x, [PuschRxUe(g)], ul_cell.n_id_cell, n_rb, k % 10, ul_cell.pusch)[0]
+                error_s = float(r.timing_s + (a - u) / fs) if r.crc_ok else None
+                for name in sent.get((k, g.prb_start), []):
+                    results[name].pusch_crc_ok.append((k, bool(r.crc_ok)))
+                    if error_s is not None:
+                        results[name].ul_timing_errors_s.append((k, error_s))
+                gw.receive(PuschRx(k, g.prb_start, np.packbits(r.bits).tobytes() if r.crc_ok else None, error_s))
+
+    def expected_late_s(rnti: int, k: int) -> float:
+        """Where the gateway expects a connected handset's PUSCH of UL subframe k, s after the UL reference: the
+        TA its preamble showed it needs less the TA it was told: the RAR's, Msg4's command (applied on receipt,
+        mac/ue_ra.py) and the later TA commands (applied 6 subframes after their DL subframe, TS 36.213 4.2.3)."""
+        tc_of = {tc: (ev["occasion"], rapid) for _, what, ev in enb.log if what == "rar"
+                 for rapid, tc in zip(ev["rapids"], ev["tc_rntis"], strict=True)}
+        occasion, rapid = tc_of[rnti]
+        needed = detections.get(occasion, {}).get(rapid)
+        if needed is None:
+            return 0.0
+        told = rar_ta_applied_s + ta_command_adjustment_s(ta_command_for(needed - ra_cfg.rar_ta_s))  # RAR, Msg4
+        told += sum(ta_command_adjustment_s(t_a) for c_k, t_a in gw.connections[rnti].ta_commands
+                    if c_k + TA_COMMAND_DELAY_SF <= k)
+        return needed - told
 
     preamble_occasions = set(prach_occasions(ul_cell.prach.config_index, k0, k0 + total))
 
@@ -527,7 +646,7 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
         kk = j - late
         if kk >= k0 and (("pusch", kk) not in ul_done or (kk in preamble_occasions and ("prach", kk) not in ul_done)):
             raise RuntimeError(f"UL subframe {kk} was not received before DL {j}: the simulation broke causality")
-        x = comp_dl.process(dl_subframe(j, enb.downlink(j)), n_of(j))
+        x = comp_dl.process(dl_subframe(j, mac_gw.downlink(j)), n_of(j))
         for name, y in relay.downlink(x, n_of(j)).items():
             ph = phones[name]
             ph.rx[n_of(j) - ph.c0:n_of(j + 1) - ph.c0] = y
@@ -568,10 +687,24 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
         ul_end = n_u + spf
         for kk in range(max(k0, j - late - 4), j):
             gateway_rx(kk)
-        if all(ph.ue.state in ("done", "failed") for ph in phones.values()):
-            break
+        if all(ph.mac.state in ("done", "connected", "failed") for ph in phones.values()):
+            if not connect or not after_connected_sf:
+                break
+            last = max(ph.mac.connected_subframe or j for ph in phones.values())
+            if all(ph.next_k > last + after_connected_sf for ph in phones.values()):
+                break
     for name, ph in phones.items():
-        results[name].state, results[name].log = ph.ue.state, list(ph.ue.log)
+        results[name].state, results[name].log = ph.mac.state, list(ph.ue.log)
+        if connect:
+            res, mac = results[name], ph.mac
+            conn = gw.connections.get(mac.c_rnti) if mac.c_rnti is not None else None
+            res.c_rnti, res.connected_subframe = mac.c_rnti, mac.connected_subframe
+            res.setup_complete_sent_subframe = mac.complete_sent_subframe
+            res.n_ta_s = mac.n_ta_s
+            if conn is not None:
+                res.setup_complete_heard_subframe = conn.complete_heard_subframe
+                res.nas_pdu_heard = conn.complete.dedicated_info_nas if conn.complete is not None else b""
+                res.ta_commands = list(conn.ta_commands)
         results[name].ccch_dl = getattr(ph.ue, "ccch_dl", b"")
     el = float(elevation_deg(pred.sat, pred.beam, t_ref)[0])
     return RaWorldResult(t_ref, el, d_s, e_min, k0, k_last, results, list(enb.log))

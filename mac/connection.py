@@ -124,6 +124,7 @@ class Handset:
     name: str = "ue"
     rach: RachConfig = field(default_factory=RachConfig)
     start_subframe: int = 0
+    max_harq_tx: int = 4  # maxHARQ-Tx of RRCConnectionSetup's mac-MainConfig (n4, mac/rrc.py)
 
     def __post_init__(self) -> None:
         # TS 36.331 5.3.3.3: no S-TMSI -> a 40-bit random value as ue-Identity
@@ -143,6 +144,8 @@ class Handset:
         self._pusch: dict[int, tuple[PuschGrant, bool]] = {}  # PUSCH subframe -> (grant, new data)
         self._ta_commands: list[tuple[int, float]] = []  # (apply from subframe, adjustment s)
         self.ta_applied: list[tuple[int, float]] = []  # (subframe, N_TA T_s after the command)
+        self.phich_log: list[tuple[int, bool]] = []  # (DL subframe, ACK) of each HI read for its PUSCHs
+        self.non_adaptive_retx: list[int] = []  # PUSCH subframes of retransmissions a NACK caused
 
     @property
     def c_rnti(self) -> int | None:
@@ -181,6 +184,20 @@ class Handset:
                 if self.state == "complete_sent" and self.rlc.all_acknowledged:
                     self.state = "connected"
                     self.connected_subframe = k
+
+    def phich(self, k: int, ack: bool) -> None:
+        """The HI read in DL k for its PUSCH of subframe k - 4 (TS 36.213 9.1.2), after `downlink(k)`: a DCI 0
+        for k + 4 takes precedence (TS 36.321 5.4.2.1). ACK: the TB stays in the HARQ buffer and nothing is
+        sent unless a grant asks (TS 36.321 5.4.2.2); NACK: a non-adaptive retransmission in k + 4 on the same
+        grant, up to max_harq_tx transmissions. The gateway always sends ACK (it decodes 2D later)."""
+        self.phich_log.append((k, bool(ack)))
+        if ack or self.state == "random_access" or (k + 4) in self._pusch:
+            return
+        process = (k + 4) % HARQ_PROCESSES_UL
+        held = self._harq.get(process)
+        if held is not None and held[2] < self.max_harq_tx:
+            self._pusch[k + 4] = (held[1], False)
+            self.non_adaptive_retx.append(k + 4)
 
     def _on_msg4(self, k: int) -> None:
         """TS 36.331 5.3.3.4: apply RRCConnectionSetup (SRB1), answer RRCConnectionSetupComplete on SRB1."""
@@ -293,6 +310,11 @@ class GatewayConnection:
             self._pending.append((item.subframe + self.late_sf, item))
         else:
             self.ra.receive(item)
+
+    def listening(self, k: int) -> list[PuschGrant]:
+        """The connected-mode PUSCH grants the gateway expects in UL subframe k (what its receiver decodes)."""
+        return [self.config.ul_grant(rnti, self.connections[rnti].slot)
+                for (sf, _prb), (rnti, _, _) in sorted(self._ul.items()) if sf == k]
 
     def _grant(self, k: int, conn: _Connection, expects_data: bool, new_data: bool = True, tx: int = 1) -> None:
         """DCI 0 in DL k for the PUSCH in k + 4 (TS 36.213 8.0)."""

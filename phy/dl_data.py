@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from .cell_cache import cell_cached
 from .channels.pdcch import PdcchTx, pdcch_map
 from .channels.pdsch import (
     N_SOFT_DEFAULT,
@@ -145,7 +145,7 @@ def _check_disjoint(grants: Sequence[tuple[PdschGrant, np.ndarray]], n_rb: int) 
 
 # Bounded: one cell repeats SIB1 and the SI messages (8 entries measured at 20 MHz over 400 subframes);
 # an entry is a few PRBs of symbols (kB).
-@lru_cache(maxsize=64)
+@cell_cached(maxsize=64)
 def _common_pdsch(
     tb: bytes, prbs: bytes, tbs: int, q_m: int, rv: int, rnti: int, n_rb: int, n_id_cell: int, n_ports: int,
     n_ctrl: int, subframe: int, n_soft: int | None,

@@ -13,6 +13,7 @@ import numpy as np
 __all__ = ["tx_diversity_encode", "tx_diversity_decode"]
 
 _INV_SQRT2 = np.float32(1 / np.sqrt(2))
+_SFBC_SIGN_BITS = np.array([1 << 31, 1 << 63], dtype=np.uint64)  # complex64 as uint64: re bits 0-31, im 32-63
 
 
 def tx_diversity_encode(symbols: np.ndarray) -> np.ndarray:
@@ -20,13 +21,15 @@ def tx_diversity_encode(symbols: np.ndarray) -> np.ndarray:
     d = np.asarray(symbols, dtype=np.complex64).reshape(-1)
     if d.size % 2:
         raise ValueError(f"transmit diversity needs an even number of symbols, got {d.size}")
-    x0, x1 = d[0::2], d[1::2]
     y = np.empty((2, d.size), dtype=np.complex64)
-    y[0, 0::2] = x0
-    y[0, 1::2] = x1
-    y[1, 0::2] = -np.conj(x1)
-    y[1, 1::2] = np.conj(x0)
-    y *= _INV_SQRT2
+    np.multiply(d, _INV_SQRT2, out=y[0])  # y0(2i) = x0(i) = d(2i), y0(2i+1) = x1(i) = d(2i+1)
+    # y1(2i) = -conj(y0(2i+1)), y1(2i+1) = conj(y0(2i)): swap the pair as 64-bit items and flip sign bits
+    # (bit 31: the real part of RE 2i, bit 63: the imaginary part of RE 2i+1; exact, like negation)
+    pair0 = y[0].view(np.uint64).reshape(-1, 2)
+    pair1 = y[1].view(np.uint64).reshape(-1, 2)
+    pair1[:, 0] = pair0[:, 1]
+    pair1[:, 1] = pair0[:, 0]
+    pair1 ^= _SFBC_SIGN_BITS
     return y
 
 

@@ -21,14 +21,19 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sigmf
-from sigmf import SigMFFile
 
 from .base import EndOfStream, Radio, RadioError, RxBlock, register_driver
 from .formats import from_wire
 from .iqframe import FrameFlags
+
+if TYPE_CHECKING:
+    from sigmf import SigMFFile
+
+# the `sigmf` package (and its jsonschema validator, ~70 ms) is imported where a recording is written or
+# read, not with the radio drivers: `transmit` and every other command start without it
 
 __all__ = [
     "Annotation",
@@ -113,6 +118,9 @@ def _write_meta(
     annotations: Iterable,
 ) -> None:
     """captures: (sample_start, global_index, center_frequency_hz, datetime of sample_start or None)."""
+    import sigmf
+    from sigmf import SigMFFile
+
     meta = SigMFFile(
         global_info={
             "core:datatype": "cf32_le",
@@ -192,6 +200,8 @@ def _load_meta(meta_path: Path) -> SigMFFile:
         raise RadioError(f"{meta_path}: cannot read the metadata: {exc.strerror or exc}") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("global"), dict):
         raise RadioError(f"{meta_path}: not a SigMF metadata file (no 'global' object)")
+    from sigmf import SigMFFile
+
     try:
         meta = SigMFFile(metadata=obj)
         meta.validate()

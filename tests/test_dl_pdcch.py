@@ -190,22 +190,25 @@ def _blind_decode_one_by_one(llr, n_cce, n_rb, subframe, c_rnti):
         for cand in cands:
             for fmt, size in formats:
                 payload, rnti = decode_candidate(llr, cand.first_cce, cand.aggregation, size)
-                if rnti not in wanted or (rnti, size) in seen or (fmt == "1C" and rnti == c_rnti):
+                # one DCI per RNTI, size and, for the 0/1A size, format flag (first bit): format 0 and 1A differ
+                key = (rnti, size, int(payload[0]) if fmt == "0/1A" else 2)
+                if rnti not in wanted or key in seen or (fmt == "1C" and rnti == c_rnti):
                     continue
                 kind = "c" if rnti == c_rnti else "common"
                 try:
                     dci = D.dci_unpack(payload, "1A" if fmt == "0/1A" else fmt, n_rb, rnti_kind=kind)
                 except ValueError:
                     continue
-                seen.add((rnti, size))
+                seen.add(key)
                 found.append((rnti, fmt, cand.aggregation, cand.first_cce, space, dci, payload.tolist()))
     return found
 
 
 def test_blind_decode_several_dcis_as_one_by_one():
     # Common space (L=4): SI-RNTI 1A, P-RNTI 1C, RA-RNTI 1A and a C-RNTI 1A on a candidate both
-    # spaces share; UE space: C-RNTI format 1 (L=2) and format 0 (L=1). The format 0 has the 1A size,
-    # so the C-RNTI 1A found first in the common space hides it (one DCI per RNTI and size).
+    # spaces share; UE space: C-RNTI format 1 (L=2) and format 0 (L=1). The format 0 has the 1A size but
+    # its own format flag: a handset gets its uplink grant and its downlink assignment in one subframe
+    # (until this was found in the loopback world, the 1A hid the format 0 as a "duplicate").
     # Noiseless: exactly these, in search order; with noise: the same list as one-by-one decoding.
     n_rb, subframe, c_rnti = 50, 4, 0x2012
     cell = make_cell(n_rb_dl=n_rb, n_ports=2, cfi=3, pci=211)
@@ -234,6 +237,7 @@ def test_blind_decode_several_dcis_as_one_by_one():
         (P_RNTI, "1C", 4, 4, "common", dcis[1][0]),
         (RA_RNTIS[2], "0/1A", 4, 8, "common", dcis[2][0]),
         (c_rnti, "0/1A", 4, 12, "common", dcis[3][0]),
+        (c_rnti, "0/1A", ue_0.aggregation, ue_0.first_cce, "ue", dcis[5][0]),  # L = 1 is searched before L = 2
         (c_rnti, "1", ue_1.aggregation, ue_1.first_cce, "ue", dcis[4][0]),
     ]
     rng = np.random.default_rng(32)

@@ -101,7 +101,7 @@ def test_a_gap_at_the_stage_boundary_is_refused(hw_configs_dir, monkeypatch):
             yield k * spsf, np.ones(spsf, np.complex64)
 
     monkeypatch.setattr(pipeline_mod, "_in_process", skipping)
-    with pytest.raises(RuntimeError, match="n=15360 arrived where n=7680 was due"):
+    with pytest.raises(RuntimeError, match="starts at sample n=15360 where n=7680 was due"):
         with downlink_source(cfg, 3, pipeline=True) as blocks:
             list(blocks)
 
@@ -129,3 +129,70 @@ def test_a_killed_worker_is_restarted_and_the_stream_resumes_sample_exact(hw_con
     assert marker.exists()
     assert [n for n, _ in got] == [k * 1920 for k in range(40)]  # no gap, no duplicate across the restart
     np.testing.assert_array_equal(np.concatenate([x for _, x in got]), ref)
+
+
+def test_antenna_subframe_is_the_sum_of_the_ports_ofdm_signals(hw_configs_dir):
+    """Summing the ports on the grid before one IFFT (what transmit streams) equals OFDM per port then
+    the sum (TS 36.211 6.12 is linear), to float32 rounding; same scheduler state either way."""
+    from dataclasses import replace
+
+    from gateway.enodeb import ENodeB, combine_ports
+
+    cfg = load_config(hw_configs_dir / "loopback.yaml")
+    cfg = replace(cfg, cell=replace(cfg.cell, n_rb_dl=25, n_ports=2))
+    a, b = ENodeB(cfg), ENodeB(cfg)
+    for k in range(12):
+        n, x = a.antenna_subframe(k)
+        sf = b.subframe(k)
+        ref = combine_ports(sf.samples)
+        assert n == sf.n == k * 7680
+        assert np.max(np.abs(x - ref)) <= 1e-6 * np.max(np.abs(ref))
+        assert np.max(np.abs(ref)) > 0.1
+
+
+def test_shared_memory_ring_is_a_bounded_ordered_buffer():
+    import multiprocessing
+
+    from gateway.shm_ring import SubframeRing
+
+    ctx = multiprocessing.get_context("fork")
+    ring = SubframeRing(3, 8, ctx)
+    try:
+        for seq in range(3):
+            ring.put(seq, 8 * seq, np.full(8, seq + 1j, np.complex64), timeout_s=1.0)
+        with pytest.raises(TimeoutError, match="consumer stopped"):  # full: the producer waits, then says so
+            ring.put(3, 24, np.zeros(8, np.complex64), timeout_s=0.05)
+        seq, n, x = ring.take(0, timeout_s=1.0)
+        assert (seq, n) == (0, 0) and np.array_equal(x, np.full(8, 1j, np.complex64))
+        ring.put(3, 24, np.full(8, 7, np.complex64), timeout_s=1.0)  # the slot just freed
+        assert [ring.take(k, 1.0)[1] for k in (1, 2, 3)] == [8, 16, 24]
+        assert ring.take(4, timeout_s=0.05) is None  # empty
+        with pytest.raises(ValueError, match="do not fit"):
+            ring.put(4, 32, np.zeros(9, np.complex64), timeout_s=0.05)
+    finally:
+        ring.close()
+
+
+def _spawned_producer(ring):
+    for seq in range(3):
+        ring.put(seq, 4 * seq, np.full(4, seq, np.complex64), timeout_s=10.0)
+
+
+def test_shared_memory_ring_crosses_a_spawned_process():
+    """Where there is no fork (macOS, Windows) the ring is a named shared-memory block a spawned child maps."""
+    import multiprocessing
+
+    from gateway.shm_ring import SubframeRing
+
+    ctx = multiprocessing.get_context("spawn")
+    ring = SubframeRing(2, 4, ctx)
+    try:
+        child = ctx.Process(target=_spawned_producer, args=(ring,))
+        child.start()
+        got = [ring.take(k, timeout_s=30.0) for k in range(3)]
+        child.join(timeout=30.0)
+        assert child.exitcode == 0
+        assert [(s, n) for s, n, _ in got] == [(0, 0), (1, 4), (2, 8)]
+        assert [x.tolist() for _, _, x in got] == [[k + 0j] * 4 for k in range(3)]
+    finally:
+        ring.close()

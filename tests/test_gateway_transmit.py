@@ -94,3 +94,15 @@ def test_transmit_names_a_missing_device(hw_configs_dir, capsys):
     assert main(["transmit", "--config", str(hw_configs_dir / "bench_b210.yaml"), "--seconds", "0.001"]) == 3
     err = capsys.readouterr().err
     assert "radio error:" in err and "no device matches 'driver=uhd" in err
+
+
+def test_a_stream_longer_than_the_pass_is_refused_before_it_starts(tmp_path, hw_configs_dir, capsys):
+    """Past LOS the satellite is below the horizon: its delay outgrows D. Found running a 10-minute stream of
+    the 304 s default pass: it stopped at 308 s with a traceback from the resampler's guard."""
+    profile = _zmq_profile(tmp_path, hw_configs_dir, orbit_enabled=True)
+    cfg = load_config(profile)
+    p = PassPrediction.from_config(cfg).select_pass()
+    assert main(["transmit", "--config", str(profile), "--seconds", str(p.los_s - p.aos_s + 5), "--no-pipeline"]) == 2
+    err = capsys.readouterr().err
+    assert "runs past the end of the selected pass" in err and f"{p.los_s - p.aos_s:.1f} s" in err
+    assert "orbit.enabled: false" in err

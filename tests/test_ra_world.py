@@ -109,6 +109,73 @@ def test_two_handsets_on_one_preamble_at_the_phy():
     assert abs(edge.prach_delay_s - (edge.predicted_ta_s + edge.dl_timing_error_s)) < 0.1e-6
 
 
+
+@pytest.fixture(scope="module", params=["highest", "lowest"])
+def connected(request):
+    p = PassPrediction.from_config(CFG).select_pass()
+    t = p.max_time_s if request.param == "highest" else p.aos_s + 1.0
+    return request.param, run_ra_world(CFG, t, connect=True, n_subframes=160)
+
+
+def test_centre_and_edge_reach_rrc_connected_at_the_phy(connected):
+    """mac/connection.py on both ends over real signals: after Msg4 the gateway grants 4 PUSCHs (DCI 0, C-RNTI)
+    from Msg4 + 11, the handset answers RRCConnectionSetupComplete on SRB1 in the first of them, the gateway
+    decodes it 2D later (gateway_late_subframes = 20) with the handset's NAS PDU and answers the RLC poll with a
+    STATUS PDU (with a TA command) on PDSCH; the handset then has every SRB1 PDU acknowledged: connected."""
+    _, res = connected
+    for h in res.handsets.values():
+        assert h.state == "connected", (h.name, h.log)
+        assert [w for _, w, _ in h.log] == ["preamble", "rar", "msg3", "contention_resolved"]
+        assert h.setup_complete_sent_subframe == h.msg4_subframe + 15  # TS 36.331 11.2 procedure delay
+        assert h.setup_complete_heard_subframe == h.setup_complete_sent_subframe + 20
+        assert h.nas_pdu_heard == bytes.fromhex("0741720bf600f1100001020304050607")
+        assert h.connected_subframe == h.setup_complete_heard_subframe  # its DL k is the gateway's DL k
+        assert h.pusch_subframes == [h.setup_complete_sent_subframe + i for i in range(4)]
+        assert [ok for _, ok in h.pusch_crc_ok] == [True] * 4
+        assert len(h.ta_commands) == 1 and h.ta_commands[0][0] == h.setup_complete_heard_subframe
+
+
+def test_phich_ack_on_the_air_for_every_pusch(connected):
+    """The gateway sends HI = ACK in n + 4 for every PUSCH it listens on, before hearing it (2D later); each
+    handset reads an ACK for its Msg3 and for each connected-mode PUSCH, with a clear margin."""
+    _, res = connected
+    for h in res.handsets.values():
+        expected = [h.msg3_subframe + 4] + [k + 4 for k in h.pusch_subframes]
+        assert [k for k, _, _ in h.phich] == expected, h.name
+        assert all(hi == 1 and llr < -200.0 for _, hi, llr in h.phich), h.phich
+
+
+def test_connected_pusch_timing_is_the_ta_still_missing(connected):
+    """The RAR carried TA 0 and Msg4's command adds at most 32 steps (16.7 us), so the first PUSCHs arrive late
+    by the rest of the TA each handset needs: the gateway, which knows what it told each handset, finds them
+    there and measures it (a delay applied is the delay measured)."""
+    _, res = connected
+    step = 16 / 30.72e6
+    for h in res.handsets.values():
+        missing = h.prach_delay_s - 32 * step
+        for _, error_s in h.ul_timing_errors_s:
+            assert abs(error_s - missing) < 0.5e-6, (h.name, error_s, missing)
+
+
+def test_ta_loop_converges_at_the_phy():
+    """Tracking grants every 5 subframes after connection: the beam-edge handset (RAR TA = the beam centre's,
+    52 us; it needs 18 us) gets Msg4's -16.1 us, then commands 6 + 2D subframes apart, until its PUSCH arrives
+    within half a TA step (0.26 us) plus the measurement's spread; its N_TA ends within a step of the geometry."""
+    p = PassPrediction.from_config(CFG).select_pass()
+    res = run_ra_world(CFG, p.max_time_s, connect=True, rar_ta_s="centre", tracking_grant_period_sf=5,
+                       after_connected_sf=90, n_subframes=260)
+    step = 16 / 30.72e6
+    edge, centre = res.handsets["edge"], res.handsets["centre"]
+    assert edge.state == centre.state == "connected"
+    assert edge.ul_timing_errors_s[0][1] < -18e-6  # 52 - 16.1 us told, 18.2 us needed
+    assert [t for _, t in edge.ta_commands][:2] == [0, 26]  # -31 steps, then -5
+    late = [e for k, e in edge.ul_timing_errors_s if k > edge.ta_commands[1][0] + 6]
+    assert len(late) >= 8 and max(abs(e) for e in late) < 0.7e-6
+    assert abs(edge.n_ta_s - edge.predicted_ta_s) < step
+    assert abs(centre.n_ta_s - centre.predicted_ta_s) < step and all(
+        abs(e) < 0.3e-6 for _, e in centre.ul_timing_errors_s)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("from_max_s", [-100.0, -20.0, 10.0, 20.0, 40.0, 100.0])
 def test_random_access_across_the_pass(from_max_s):

@@ -103,3 +103,19 @@ def test_from_wire_rejects_partial_samples():
         from_wire(b"\x00" * 12, "cf32_le")
     with pytest.raises(ValueError, match="unknown sample format"):
         to_wire(np.zeros(1, np.complex64), "cu8")
+
+
+def test_nonfinite_count_counts_nan_and_inf_parts_and_nothing_else():
+    from radio_drivers.base import nonfinite_count
+
+    x = np.ones(1000, np.complex64)
+    assert nonfinite_count(x) == 0
+    x[3] = complex(np.nan, 0)
+    x[7] = complex(1, np.inf)
+    x[9] = complex(-np.inf, np.nan)
+    assert nonfinite_count(x) == 3
+    # finite samples whose sum overflows float32 take the exact path and are not counted
+    big = np.full(64, 3e38, np.float32).view(np.complex64)
+    assert nonfinite_count(big) == 0
+    assert nonfinite_count(x[1::2]) == 3 and nonfinite_count(x[0::2]) == 0  # strided views: exact path
+    assert nonfinite_count(np.zeros(0, np.complex64)) == 0

@@ -22,10 +22,10 @@ Allocations are `(2, n_prb)` PRB arrays, row = slot (phy.resource_allocation); g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
+from ..cell_cache import cell_cached
 from ..dci import Dci1, Dci1A, Dci1C
 from ..fec.crc import crc_attach, crc_check
 from ..fec.ratematch import code_block_e, code_block_e_lengths, rate_dematch_turbo, rate_match_turbo_blocks
@@ -117,7 +117,7 @@ def grant_from_dci(
     return _grant_from_dci(dci, int(n_rb_dl), int(rnti), bool(common), tbs_first, rv)
 
 
-@lru_cache(maxsize=4096)
+@cell_cached(maxsize=4096)
 def _grant_from_dci(
     dci, n_rb_dl: int, rnti: int, common: bool, tbs_first: int | None, rv: int | None
 ) -> PdschGrant:
@@ -177,7 +177,7 @@ def pdsch_c_init(rnti: int, n_id_cell: int, subframe: int, q: int = 0) -> int:
 
 
 # Bounded: one cell uses one entry per subframe index and CFI (10 measured); 16.8 kB each at 20 MHz.
-@lru_cache(maxsize=64)
+@cell_cached(maxsize=64)
 def pdsch_re_mask(n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, subframe: int) -> np.ndarray:
     """(14, 12 n_rb) bool of the REs the PDSCH may use in `subframe` (TS 36.211 6.3.5), read-only."""
     n_sc = n_rb * N_SC_RB
@@ -227,7 +227,7 @@ def _re_key(prbs: np.ndarray, n_rb: int) -> tuple[bytes, int]:
 
 # Bounded: one cell (20 MHz, 2 ports, full buffer, SIB1/SIB2, every subframe) uses 29 allocations (measured,
 # issue 13); an entry is at most ~0.4 MB at 20 MHz, so 128 entries (four such cells) stay below ~52 MB.
-@lru_cache(maxsize=128)
+@cell_cached(maxsize=128)
 def _re_indices(
     prbs_bytes: bytes, n_rb: int, n_id_cell: int, n_ports: int, n_ctrl_symbols: int, subframe: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

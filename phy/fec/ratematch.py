@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..cell_cache import cell_cached
+
 C_SUBBLOCK = 32  # TS 36.212 5.1.4.1.1 / 5.1.4.2.1: C_subblock = 32 columns
 
 # TS 36.212 Table 5.1.4-1: inter-column permutation of the turbo sub-block interleaver
@@ -255,7 +257,7 @@ def rate_match_turbo(
 
 # Bounded: one cell (20 MHz, 2 ports, MCS 28 full buffer plus SIB1/SIB2) uses 14 transport formats
 # (measured, issue 13); an entry is G int64 indices (<= ~0.7 MB at 20 MHz): 64 entries stay below ~45 MB.
-@lru_cache(maxsize=64)
+@cell_cached(maxsize=64)
 def _turbo_tb_selection(
     block_sizes: tuple[int, ...], e_lengths: tuple[int, ...], rv: int, n_soft: int | None, filler: int
 ) -> np.ndarray:

@@ -22,7 +22,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from phy.channels.phich import phich_decode
 from phy.numerology import numerology
+from phy.regs import control_regs
 
 from .cell_search import derotate
 from .chest import estimate_channel
@@ -51,6 +53,7 @@ class SubframeRx:
     dcis: tuple
     tbs: tuple[ReceivedTb, ...]
     dci_stats: DciStats | None = None
+    hi: tuple[tuple[int, int, int, float], ...] = ()  # PHICHs read: (n_group, n_seq, HI 1 = ACK, LLR)
 
 
 def receive_downlink(
@@ -61,12 +64,15 @@ def receive_downlink(
     common_rntis: tuple[int, ...] = (SI_RNTI, P_RNTI, *RA_RNTIS),
     n_iter: int = 8,
     si_rv: Callable[[int, int], int | None] | None = None,
+    phich: Callable[[int, int], tuple[tuple[int, int], ...]] | None = None,
 ) -> Iterator[SubframeRx]:
     """Decode every complete subframe of `samples` (N,) complex at `sample_rate_hz` for `cell`.
 
     The input rate must be >= the cell's standard rate (it is resampled to it when higher). Yields
     the subframes in time order. si_rv(sfn, subframe) -> RV or None: the RV of a format 1C PDSCH
-    (TS 36.321 5.3.1); None (or no si_rv) tries the four RVs.
+    (TS 36.321 5.3.1); None (or no si_rv) tries the four RVs. phich(sfn, subframe) -> the PHICH resources
+    (n_group, n_seq) to read in that subframe (TS 36.213 9.1.2: those of the handset's PUSCHs of subframe
+    n - 4), each HI decoded from its 3 repetitions (TS 36.211 6.9, phy.channels.phich.phich_decode).
     """
     n_rb, pci, n_ports = cell.n_rb_dl, cell.pci, cell.n_ports
     num = numerology(n_rb)
@@ -110,4 +116,9 @@ def receive_downlink(
                 if is_pdsch_assignment(f)  # not I_MCS 29..31: a HARQ retransmission
             )
             sinr_db = float(10 * np.log10(est.rsrp / est.noise_var))
-            yield SubframeRx(sfn, sf, cfi, sinr_db, tuple(found), tbs, stats)
+            his = ()
+            wanted = phich(sfn, sf) if phich is not None else ()
+            if wanted:
+                regs = control_regs(sub_cell, sf)
+                his = tuple((g, q, *phich_decode(grid, est.h, est.noise_var, regs, pci, sf, g, q)) for g, q in wanted)
+            yield SubframeRx(sfn, sf, cfi, sinr_db, tuple(found), tbs, stats, his)

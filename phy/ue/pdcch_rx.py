@@ -136,16 +136,20 @@ def blind_decode_llr(
     stats.rnti_checks += plan.rnti_checks
     c_user = c_rnti if c_rnti is not None and c_rnti not in common else None
     found: list[FoundDci] = []
-    seen: dict[tuple[int, int], bytes] = {}  # (RNTI, size) -> payload accepted
+    # (RNTI, size, kind) -> payload accepted. One DCI per RNTI and kind: a second one is a false alarm. Format 0
+    # and 1A share a size and are told apart by their first bit (TS 36.212 5.3.3.1.1/.3): a handset may get an
+    # uplink grant and a downlink assignment in one subframe, both with its C-RNTI.
+    seen: dict[tuple[int, int, int], bytes] = {}
     checked: set[tuple[int, str]] = set()  # (row, format) already judged: one verdict per decode
     rejected: set[tuple[int, bytes]] = set()  # one DCI seen through several candidates counts once
     for entry in plan.entries:  # the search order
         rnti = rntis[entry.row]
         if rnti not in entry.wanted:
             continue
-        if (rnti, entry.size) in seen:
+        kind = (rnti, entry.size, int(payloads[entry.row][0]) if entry.fmt == "0/1A" else 2)
+        if kind in seen:
             other = payloads[entry.row].tobytes()
-            if other != seen[(rnti, entry.size)] and (rnti, other) not in rejected:
+            if other != seen[kind] and (rnti, other) not in rejected:
                 rejected.add((rnti, other))  # a second DCI of this RNTI and size: a false alarm
                 stats.discard("duplicate")
             continue
@@ -162,7 +166,7 @@ def blind_decode_llr(
                 stats.discard(exc.reason)  # a false alarm of the 16-bit CRC: never used
             continue
         stats.accepted += 1
-        seen[(rnti, entry.size)] = payload.tobytes()
+        seen[kind] = payload.tobytes()
         found.append(
             FoundDci(dci, payload.copy(), rnti, entry.fmt, entry.aggregation, entry.first_cce, entry.space)
         )
