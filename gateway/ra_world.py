@@ -170,6 +170,7 @@ class RaHandsetResult:
     phich: list = field(default_factory=list)  # (DL subframe, HI, LLR) it read for its PUSCHs (Msg3 included)
     ta_commands: list = field(default_factory=list)  # (gateway DL subframe, T_A) sent to it after Msg4
     ul_timing_errors_s: list = field(default_factory=list)  # (UL subframe, arrival - UL reference) measured
+    ul_data: dict = field(default_factory=dict)  # full-buffer UL data at the gateway (run_ra_world ul_data_policy)
 
 
 @dataclass
@@ -245,7 +246,8 @@ def _distinct_preamble_seeds(names: list[str], n_preambles: int) -> dict[str, in
 def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: dict[str, int] | None = None,
                  relay_settings: RelayConfig | None = None, n_subframes: int = 80, start_after_sf: int = 24,
                  precomp: str = "both", rar_ta_s: float | str = 0.0, connect: bool = False,
-                 tracking_grant_period_sf: int | None = None, after_connected_sf: int = 0) -> RaWorldResult:
+                 tracking_grant_period_sf: int | None = None, after_connected_sf: int = 0,
+                 ul_data_policy: str | None = None, ul_data_i_mcs: int = 10) -> RaWorldResult:
     """Random access of `handsets` (default: the profile's beam centre and beam edge) from gateway time t_s
     (s from the ephemerides' epoch) over real signals; see the module docstring.
 
@@ -259,7 +261,9 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
     commands on PDSCH to the C-RNTI, and a PHICH ACK on the air for every PUSCH it listens on (Msg3 included)
     in n + 4, sent before the PUSCH is heard; each handset reads its HIs. Stops `after_connected_sf` subframes
     after all are connected; tracking_grant_period_sf: the gateway keeps granting each connected handset a
-    PUSCH this often, so the TA loop keeps measuring (ConnectionConfig.tracking_grant_period_sf)."""
+    PUSCH this often, so the TA loop keeps measuring (ConnectionConfig.tracking_grant_period_sf).
+    ul_data_policy: full-buffer UL data once connected ("keep_sending" or "stop_and_wait", mac/connection.py) at
+    I_MCS ul_data_i_mcs on the handset's 6-PRB slot; each result's `ul_data` counts it."""
     cfg = ra_world_config(cfg)
     if connect:  # CFI 3: room on the PDCCH for two handsets' grants and SRB1 PDUs next to SIB1 (21 CCEs at 5 MHz)
         cfg = dataclasses.replace(cfg, cell=dataclasses.replace(cfg.cell, cfi=3))
@@ -309,7 +313,8 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
     dl_itbs, dl_tbs = _tbs_for(_DL_SCH_BYTES, _RAR_PRBS, common=False)
     if connect:
         gw = GatewayConnection(ConnectionConfig(ra=ra_cfg, dl_tbs_bytes=dl_tbs // 8,
-                                                tracking_grant_period_sf=tracking_grant_period_sf), late)
+                                                tracking_grant_period_sf=tracking_grant_period_sf,
+                                                ul_data_policy=ul_data_policy, ul_data_i_mcs=ul_data_i_mcs), late)
         enb, mac_gw = gw.ra, gw  # its random access (Msg3 grants, RAR log) inside the connection
     else:
         enb = mac_gw = GatewayRandomAccess(ra_cfg, late_sf=late, msg4_ccch=_msg4_ccch)
@@ -324,7 +329,8 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
     for h in handsets:
         rng = random.Random(seeds[h.name])
         if connect:  # draws its randomValue first, then runs UeRandomAccess on the same RNG, as below
-            mac = ConnectedHandset(rng, name=h.name, rach=rach, start_subframe=k0 + start_after_sf)
+            mac = ConnectedHandset(rng, name=h.name, rach=rach, start_subframe=k0 + start_after_sf,
+                                   ul_full_buffer=ul_data_policy is not None)
             ue = mac.ue
         else:
             sdu = msg3_ccch_sdu(rng.getrandbits(40))
@@ -387,7 +393,7 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                     g, key = m.grant, (m.rnti, (k + 4) % 8)
                     ndi = ul_ndi.get(key, 1) ^ int(m.ndi_toggled)
                     ul_ndi[key] = ndi
-                    dci = Dci0(rb_assignment=riv_encode(g.prb_start, g.n_prb, n_rb), mcs_rv=gw.config.ul_i_mcs, ndi=ndi)
+                    dci = Dci0(rb_assignment=riv_encode(g.prb_start, g.n_prb, n_rb), mcs_rv=m.i_mcs, ndi=ndi)
                 extra.append(DlAssignment(dci, m.rnti, level, first))
                 continue
             common = is_common_rnti(m.rnti)
@@ -705,6 +711,15 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                 res.setup_complete_heard_subframe = conn.complete_heard_subframe
                 res.nas_pdu_heard = conn.complete.dedicated_info_nas if conn.complete is not None else b""
                 res.ta_commands = list(conn.ta_commands)
+                if ul_data_policy is not None and conn.data_first_subframe is not None:
+                    heard_until = k_last - late  # UL subframes the gateway has decoded by the last DL subframe
+                    res.ul_data = {
+                        "policy": ul_data_policy, "first_subframe": conn.data_first_subframe,
+                        "subframes": heard_until - conn.data_first_subframe + 1, "new": conn.data_new,
+                        "transmissions": conn.data_tx, "failed": conn.data_failed_tx,
+                        "delivered": conn.data_delivered, "lost": conn.data_lost, "bits": conn.data_bits,
+                        "tbs_bits": gw.config.ul_grant(conn.c_rnti, 0, ul_data_i_mcs).tbs,
+                    }
         results[name].ccch_dl = getattr(ph.ue, "ccch_dl", b"")
     el = float(elevation_deg(pred.sat, pred.beam, t_ref)[0])
     return RaWorldResult(t_ref, el, d_s, e_min, k0, k_last, results, list(enb.log))

@@ -71,6 +71,7 @@ __all__ = [
     "run_connection",
 ]
 
+LCID_DTCH = 3  # TS 36.321 Table 6.2.1-2: LCID 3 = the first data radio bearer's DTCH
 LCID_SRB1 = 1  # TS 36.321 Table 6.2.1-1/-2: logical channel 1 = SRB1 (TS 36.331 9.1.2)
 HARQ_PROCESSES_UL = 8  # TS 36.213 8: FDD synchronous UL HARQ, process of PUSCH n is n mod 8
 RRC_SETUP_PROCEDURE_DELAY_SF = 15  # TS 36.331 11.2: RRCConnectionSetup, N = 15
@@ -84,26 +85,47 @@ class ConnectionConfig:
     ra: SpeculativeRaConfig = field(default_factory=lambda: SpeculativeRaConfig(msg4_tbs_bytes=40))
     ul_rb_start: int = 10  # first PRB of connected-mode grants (clear of the Msg3 grants 2..9)
     ul_n_prb: int = 6
+    ul_rb_end: int | None = None  # PRBs of connected-mode grants end before this one (None: N_RB_UL - 2, PUCCH)
     ul_i_mcs: int = 10  # QPSK I_TBS 10: 1032 bits on 6 PRBs
     handset_rrc_delay_sf: int = RRC_SETUP_PROCEDURE_DELAY_SF
     proactive_grants: int = 4  # consecutive subframes (distinct HARQ processes) after the procedure delay
     max_harq_tx: int = 4  # maxHARQ-Tx n4 (RRCConnectionSetup mac-MainConfig)
     tracking_grant_period_sf: int | None = None  # keep granting connected handsets (UL timing for TA)
+    # full-buffer UL data once connected (mac/harq.py's UL policies on real PUSCHs): None, "keep_sending" (a new
+    # TB every subframe; a failed one is left to RLC) or "stop_and_wait" (each synchronous process granted again
+    # once its PUSCH is decoded: new data, or an adaptive retransmission up to max_harq_tx)
+    ul_data_policy: str | None = None
+    ul_data_i_mcs: int = 10
     ta_threshold_s: float = 8 * TA_STEP_S / 16  # send a command when the error exceeds half a 16 T_s step
     dl_tbs_bytes: int = 16
 
     def __post_init__(self) -> None:
+        if self.ul_data_policy not in (None, "keep_sending", "stop_and_wait"):
+            raise ValueError(
+                f"ul_data_policy must be None, 'keep_sending' or 'stop_and_wait', got {self.ul_data_policy!r}")
         if not 1 <= self.proactive_grants <= HARQ_PROCESSES_UL:
             raise ValueError("proactive_grants must be 1..8: one per UL HARQ process, none reused before decoding")
         if self.ul_rb_start < self.ra.msg3_rb_start + len(self.ra.preambles) * self.ra.msg3_n_prb:
             raise ValueError("connected-mode grants must not overlap the speculative Msg3 grants")
+        if self.n_ul_slots < 1:
+            raise ValueError(f"no room for a {self.ul_n_prb}-PRB grant between PRB {self.ul_rb_start} and "
+                             f"{self.ul_rb_end_prb} (N_RB_UL {self.ra.n_rb_ul})")
 
-    def ul_grant(self, rnti: int, slot: int = 0) -> PuschGrant:
-        """The PUSCH of a connected-mode grant to `rnti` (slot j: PRBs after the j-th handset's)."""
-        q_m, i_tbs, rv = ul_mcs(self.ul_i_mcs)
+    @property
+    def ul_rb_end_prb(self) -> int:
+        return self.ra.n_rb_ul - 2 if self.ul_rb_end is None else self.ul_rb_end
+
+    @property
+    def n_ul_slots(self) -> int:
+        """Connected-mode grants that fit side by side in one UL subframe (PRB slots of ul_n_prb)."""
+        return max(0, (self.ul_rb_end_prb - self.ul_rb_start) // self.ul_n_prb)
+
+    def ul_grant(self, rnti: int, slot: int = 0, i_mcs: int | None = None) -> PuschGrant:
+        """The PUSCH of a connected-mode grant to `rnti` on PRB slot j (ul_n_prb PRBs from ul_rb_start + j ul_n_prb)."""
+        q_m, i_tbs, rv = ul_mcs(self.ul_i_mcs if i_mcs is None else i_mcs)
         start = self.ul_rb_start + slot * self.ul_n_prb
-        if start + self.ul_n_prb > self.ra.n_rb_ul:
-            raise ValueError(f"no PRBs left for connected handset slot {slot}")
+        if not 0 <= slot < self.n_ul_slots:
+            raise ValueError(f"PRB slot {slot} does not exist: {self.n_ul_slots} slots of {self.ul_n_prb} PRBs")
         return PuschGrant(start, self.ul_n_prb, tbs(i_tbs, self.ul_n_prb), q_m, rv, rnti, 0)
 
 
@@ -125,6 +147,7 @@ class Handset:
     rach: RachConfig = field(default_factory=RachConfig)
     start_subframe: int = 0
     max_harq_tx: int = 4  # maxHARQ-Tx of RRCConnectionSetup's mac-MainConfig (n4, mac/rrc.py)
+    ul_full_buffer: bool = False  # once connected, fill every granted TB with DTCH data (LCID 3)
 
     def __post_init__(self) -> None:
         # TS 36.331 5.3.3.3: no S-TMSI -> a 40-bit random value as ue-Identity
@@ -145,6 +168,7 @@ class Handset:
         self._ta_commands: list[tuple[int, float]] = []  # (apply from subframe, adjustment s)
         self.ta_applied: list[tuple[int, float]] = []  # (subframe, N_TA T_s after the command)
         self.phich_log: list[tuple[int, bool]] = []  # (DL subframe, ACK) of each HI read for its PUSCHs
+        self.dtch_sent = 0  # full-buffer DTCH SDUs put in new TBs
         self.non_adaptive_retx: list[int] = []  # PUSCH subframes of retransmissions a NACK caused
 
     @property
@@ -236,6 +260,11 @@ class Handset:
         if new_data or process not in self._harq:
             rlc_pdu = self.rlc.pull_pdu(grant.tbs // 8 - 3)  # room for a MAC subheader with a 15-bit L
             sdus = [(LCID_SRB1, rlc_pdu)] if rlc_pdu else []
+            if not sdus and self.ul_full_buffer and self.state == "connected":
+                # full buffer: one DTCH SDU filling the TB (4-byte sequence number, then the rng's bytes)
+                self.dtch_sent += 1
+                n = grant.tbs // 8 - 3
+                sdus = [(LCID_DTCH, self.dtch_sent.to_bytes(4, "big") + self.rng.randbytes(max(0, n - 4)))]
             pdu = build_ul_sch_pdu(sdus, tbs_bytes=grant.tbs // 8)
             self._harq[process] = (pdu, grant, 1)
             if rlc_pdu and self.state == "setup_received":
@@ -256,7 +285,7 @@ class Handset:
 @dataclass
 class _Connection:
     c_rnti: int
-    slot: int
+    slot: int  # preferred PRB slot (its index mod the slots): another one, or a later subframe, when taken
     msg4_subframe: int
     request: object
     transaction_id: int
@@ -269,6 +298,16 @@ class _Connection:
     ta_commands: list = field(default_factory=list)  # (DL subframe, T_A)
     timing_errors: list = field(default_factory=list)  # (UL subframe, measured error s)
     last_tracking_grant: int = -10**9
+    # full-buffer UL data (ConnectionConfig.ul_data_policy)
+    data_busy: set = field(default_factory=set)  # stop-and-wait: UL HARQ processes waiting for their decode
+    data_new: int = 0  # new data TBs granted
+    data_tx: int = 0  # data PUSCHs decoded or failed (transmissions heard)
+    data_failed_tx: int = 0  # transmissions that failed their CRC
+    data_delivered: int = 0  # TBs decoded (first success)
+    data_lost: int = 0  # TBs given up at MAC (keep sending: every failure; stop-and-wait: after max_harq_tx)
+    data_bits: int = 0  # DTCH bits delivered
+    data_first_subframe: int | None = None  # first PUSCH subframe of data
+    data_seq: set = field(default_factory=set)  # DTCH sequence numbers decoded
 
 
 @dataclass
@@ -285,7 +324,8 @@ class GatewayConnection:
         self.connections: dict[int, _Connection] = {}
         self._requests: dict[bytes, tuple] = {}  # contention resolution identity -> (request, transaction)
         self._transaction_id = 0
-        self._ul: dict[tuple[int, int], tuple[int, bool, int]] = {}  # (PUSCH sf, prb) -> (rnti, expects data, tx)
+        # (PUSCH sf, prb) -> (rnti, what: "srb" | "track" | "data", tx, grant)
+        self._ul: dict[tuple[int, int], tuple[int, str, int, PuschGrant]] = {}
         self._pending: list[tuple[int, PuschRx]] = []
         self._dl: dict[int, list[DlMessage]] = {}
         self._dl_pdus: dict[tuple[int, int], tuple[list, list]] = {}
@@ -313,31 +353,59 @@ class GatewayConnection:
 
     def listening(self, k: int) -> list[PuschGrant]:
         """The connected-mode PUSCH grants the gateway expects in UL subframe k (what its receiver decodes)."""
-        return [self.config.ul_grant(rnti, self.connections[rnti].slot)
-                for (sf, _prb), (rnti, _, _) in sorted(self._ul.items()) if sf == k]
+        return [grant for (sf, _prb), (_, _, _, grant) in sorted(self._ul.items()) if sf == k]
 
-    def _grant(self, k: int, conn: _Connection, expects_data: bool, new_data: bool = True, tx: int = 1) -> None:
-        """DCI 0 in DL k for the PUSCH in k + 4 (TS 36.213 8.0)."""
-        grant = self.config.ul_grant(conn.c_rnti, conn.slot)
-        self._ul[(k + 4, grant.prb_start)] = (conn.c_rnti, expects_data, tx)
+    def _grant(self, k: int, conn: _Connection, what: str, new_data: bool = True, tx: int = 1,
+               defer: bool = True) -> bool:
+        """DCI 0 in DL k for the PUSCH in k + 4 (TS 36.213 8.0), on the handset's preferred PRB slot or the next
+        free one. When every slot of k + 4 is taken, new data goes one subframe later and a retransmission to its
+        process's next occurrence (8 later: synchronous HARQ); with defer=False nothing is granted (False).
+        what: "srb" (RRCConnectionSetupComplete expected), "track" (TA measurement) or "data" (full buffer)."""
+        n = self.config.n_ul_slots
+        step = 1 if new_data else HARQ_PROCESSES_UL
+        while True:
+            here = [(prb, v[0]) for (sf, prb), v in self._ul.items() if sf == k + 4]
+            taken = {prb for prb, _ in here}
+            grant = None
+            if all(rnti != conn.c_rnti for _, rnti in here):  # one DCI 0 per handset and subframe
+                grant = next((g for j in range(n) if (g := self.config.ul_grant(conn.c_rnti, (conn.slot + j) % n))
+                              .prb_start not in taken), None)
+            if grant is not None:
+                break
+            if not defer:
+                return False
+            k += step
+        if what == "data":
+            slot = (grant.prb_start - self.config.ul_rb_start) // self.config.ul_n_prb
+            grant = self.config.ul_grant(conn.c_rnti, slot, self.config.ul_data_i_mcs)
+            conn.data_busy.add((k + 4) % HARQ_PROCESSES_UL)
+            conn.data_new += int(new_data)
+            if conn.data_first_subframe is None:
+                conn.data_first_subframe = k + 4
+        self._ul[(k + 4, grant.prb_start)] = (conn.c_rnti, what, tx, grant)
         conn.outstanding += 1
-        self._dl.setdefault(k, []).append(DlMessage(conn.c_rnti, "ul_grant", ndi_toggled=new_data, grant=grant))
-        self._event(k, "ul_grant", c_rnti=conn.c_rnti, pusch_subframe=k + 4, new_data=new_data, tx=tx)
+        i_mcs = self.config.ul_data_i_mcs if what == "data" else self.config.ul_i_mcs
+        self._dl.setdefault(k, []).append(DlMessage(conn.c_rnti, "ul_grant", ndi_toggled=new_data, grant=grant,
+                                                    i_mcs=i_mcs))
+        self._event(k, "ul_grant", c_rnti=conn.c_rnti, pusch_subframe=k + 4, new_data=new_data, tx=tx, purpose=what)
+        return True
 
     def _proactive_grants(self, k0: int, conn: _Connection) -> None:
         for j in range(self.config.proactive_grants):
-            self._grant(k0 + j, conn, expects_data=True)
+            self._grant(k0 + j, conn, "srb")
 
     def _on_pusch(self, k: int, rx: PuschRx) -> None:
-        rnti, expects_data, tx = self._ul.pop((rx.subframe, rx.prb_start))
+        rnti, what, tx, grant = self._ul.pop((rx.subframe, rx.prb_start))
         conn = self.connections[rnti]
         conn.outstanding -= 1
+        if what == "data":
+            self._on_data(k, conn, rx, tx, grant)
         if rx.pdu is None:
             self._event(k, "pusch_crc_failed", c_rnti=rnti, subframe=rx.subframe)
-            if expects_data and conn.complete is None and tx < self.config.max_harq_tx:
+            if what == "srb" and conn.complete is None and tx < self.config.max_harq_tx:
                 # adaptive retransmission on the same synchronous process: PUSCH k' + 4 = subframe mod 8
                 dci = k + (rx.subframe - (k + 4)) % HARQ_PROCESSES_UL
-                self._grant(dci, conn, expects_data=True, new_data=False, tx=tx + 1)
+                self._grant(dci, conn, "srb", new_data=False, tx=tx + 1)
             elif conn.complete is None and conn.outstanding == 0:
                 self._proactive_grants(k, conn)
             return
@@ -360,6 +428,40 @@ class GatewayConnection:
         if conn.complete is None and conn.outstanding == 0:
             self._proactive_grants(k, conn)  # the handset was not ready yet: grant again
 
+    def _on_data(self, k: int, conn: _Connection, rx: PuschRx, tx: int, grant: PuschGrant) -> None:
+        """A full-buffer data PUSCH heard: count it; stop-and-wait frees its process or retransmits adaptively."""
+        conn.data_tx += 1
+        process = rx.subframe % HARQ_PROCESSES_UL
+        if rx.pdu is not None:
+            conn.data_delivered += 1
+            for sp in parse_ul_sch_pdu(rx.pdu):
+                if sp.lcid == LCID_DTCH:
+                    conn.data_bits += 8 * len(sp.payload)
+                    conn.data_seq.add(int.from_bytes(sp.payload[:4], "big"))
+            conn.data_busy.discard(process)
+            return
+        conn.data_failed_tx += 1
+        if self.config.ul_data_policy == "stop_and_wait" and tx < self.config.max_harq_tx:
+            # the same process's next occurrence from now: PUSCH m + 4 = rx.subframe mod 8
+            m = k + (rx.subframe - (k + 4)) % HARQ_PROCESSES_UL
+            self._grant(m, conn, "data", new_data=False, tx=tx + 1)
+            return
+        conn.data_lost += 1  # keep sending: the handset's buffer is long overwritten; left to RLC
+        conn.data_busy.discard(process)
+
+    def _data_grants(self, k: int) -> None:
+        """Full-buffer UL data grants of DL subframe k (PUSCH k + 4) to every connected handset."""
+        policy = self.config.ul_data_policy
+        if policy is None:
+            return
+        process = (k + 4) % HARQ_PROCESSES_UL
+        for conn in self.connections.values():
+            if conn.complete is None or conn.complete_heard_subframe is None or k <= conn.complete_heard_subframe:
+                continue
+            if policy == "stop_and_wait" and process in conn.data_busy:
+                continue
+            self._grant(k, conn, "data", defer=False)
+
     def _ta_loop(self, k: int, conn: _Connection, rx: PuschRx) -> None:
         """TS 36.321 5.2 / 6.1.3.5: a TA command from the measured error, one at a time: it applies at its DL
         subframe + 6, and PUSCHs from then on are heard late_sf later."""
@@ -378,7 +480,7 @@ class GatewayConnection:
         msgs = list(self.ra.downlink(k))
         for rnti in sorted(set(self.ra.connected) - before):  # Msg4 (RRCConnectionSetup) goes out in k
             request, tid = self._requests[self.ra.connected[rnti]]
-            conn = _Connection(rnti, len(self.connections) % 2, k, request, tid)
+            conn = _Connection(rnti, len(self.connections) % self.config.n_ul_slots, k, request, tid)
             self.connections[rnti] = conn
             # TS 36.331 11.2: the handset can send RRCConnectionSetupComplete from Msg4 + 15
             self._proactive_grants(k + self.config.handset_rrc_delay_sf - 4, conn)
@@ -391,7 +493,8 @@ class GatewayConnection:
             for conn in self.connections.values():
                 if conn.complete is not None and k - conn.last_tracking_grant >= period:
                     conn.last_tracking_grant = k
-                    self._grant(k, conn, expects_data=False)
+                    self._grant(k, conn, "track")
+        self._data_grants(k)
         for key in sorted(key for key in self._dl_pdus if key[0] <= k):
             sdus, ces = self._dl_pdus.pop(key)
             pdu = build_dl_sch_pdu(sdus, ces, tbs_bytes=self.config.dl_tbs_bytes)

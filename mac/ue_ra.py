@@ -109,6 +109,7 @@ class DlMessage:
     pdu: bytes = b""
     ndi_toggled: bool = True
     grant: PuschGrant | None = None
+    i_mcs: int | None = None  # the DCI 0's I_MCS that gives `grant` (TS 36.213 8.6.1), when the sender knows it
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import yaml
 
 from channel.relay import Handset, RelayConfig, RelayEmulator
 from gateway.__main__ import main
-from gateway.beams import BeamSupervisor, beam_plan, beam_stream, hex_offsets_m, plan_jobs
+from gateway.beams import AHEAD_FRAMES, BeamSupervisor, beam_plan, beam_stream, hex_offsets_m, plan_jobs
 from gateway.cmd_plan import pass_residuals
 from gateway.config import ConfigError, load_config
 from gateway.enodeb import downlink_samples
@@ -146,9 +146,12 @@ def test_three_beams_decode_carry_their_own_precomp_and_survive_a_killed_worker(
     streams = [_collect(s, N_MS * spsf) for s in sinks]
     for s in sinks:
         s.close()
-    # the kill landed mid-stream; only beam 1 restarted, where its radio had stopped
+    # the kill landed mid-stream; only beam 1 restarted, where its radio had stopped: at the count seen when the
+    # kill was sent or a little later (frames the worker had already queued still arrive; the bit-exact
+    # comparison below shows nothing was lost or repeated either way)
     assert killed and KILL_AT <= killed["at"] < N_MS
-    assert [r.restarts for r in report.values()] == [[], [killed["at"]], []]
+    assert report[0].restarts == report[2].restarts == [] and len(report[1].restarts) == 1
+    assert killed["at"] <= report[1].restarts[0] <= killed["at"] + 2 * AHEAD_FRAMES  # send + receive queues
     assert [r.samples for r in report.values()] == [N_MS * spsf] * 3
 
     # the single-process reference of each beam: its eNodeB, pre-compensated towards its own centre on the

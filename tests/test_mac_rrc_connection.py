@@ -115,6 +115,29 @@ def test_two_handsets_same_preamble_same_occasion(the_pass):
     assert [v for _, v in heard] == [a.random_value, b.random_value]
 
 
+
+def test_eight_handsets_connect_sharing_the_ul_prb_slots(the_pass):
+    """Eight handsets start within 12 subframes (4 preambles: several collide and retry): every one connects,
+    and the gateway's connected-mode grants never put two PUSCHs on one PRB slot, nor two grants to one handset,
+    in a UL subframe (2 slots of 6 PRBs at 5 MHz: the rest wait a subframe, retransmissions a HARQ period)."""
+    gw = _gateway(the_pass["2d"])
+    assert gw.config.n_ul_slots == 2
+    hs = [Handset(random.Random(10 + i), NAS, ta_needed_s=20e-6 * i, rx_power_db=-0.5 * i, name=f"h{i}",
+                  start_subframe=(3 * i) % 12) for i in range(8)]
+    run_connection(hs, gw, 0, 3000)
+    report = connection_report(hs, gw)
+    assert [r["state"] for r in report] == ["connected"] * 8, [(r["name"], r["state"]) for r in report]
+    assert len({r["c_rnti"] for r in report}) == 8
+    grants = [(info["pusch_subframe"], info["c_rnti"]) for _, what, info in gw.log if what == "ul_grant"]
+    per_sf: dict[int, list[int]] = {}
+    for sf, rnti in grants:
+        per_sf.setdefault(sf, []).append(rnti)
+    assert max(len(v) for v in per_sf.values()) == 2  # both slots used at once somewhere
+    assert all(len(set(v)) == len(v) for v in per_sf.values())  # one grant per handset and subframe
+    nas = {c.complete.dedicated_info_nas for c in gw.connections.values()}
+    assert nas == {NAS}
+
+
 @pytest.mark.parametrize("where, connects", [("2d", False), ("raw_max_el", True), ("raw_min_el", False)])
 def test_causal_rar_only_where_the_window_allows(the_pass, where, connects):
     """Speculative RAR off: at 2D (and at the raw round trip at AOS) every RAR comes after the window closes,
@@ -218,3 +241,26 @@ def test_sib2_of_the_profile_is_what_the_speculative_strategy_answers():
     assert default.system_info.number_of_ra_preambles == 52
     with pytest.raises(ValueError, match="52 Msg3 grants"):
         SpeculativeRaConfig.from_system_info(default.system_info, default.cell.n_rb_dl)
+
+
+@pytest.mark.parametrize("policy, fraction, residual", [("keep_sending", 0.9, 0.1), ("stop_and_wait", 0.3, 0.0)])
+def test_full_buffer_ul_data_over_the_round_trip(the_pass, policy, fraction, residual):
+    """Full-buffer UL data on real UL-SCH PDUs (DTCH, LCID 3) once connected, each PUSCH lost with 10 %: keep
+    sending delivers 1 - BLER of the subframes and leaves every failed TB to RLC; stop-and-wait grants a
+    process again only once its PUSCH is decoded (20 subframes late: UL HARQ RTT 8 ceil((20 + 4) / 8) = 24),
+    1/3 (1 - BLER), and recovers failures with adaptive retransmissions (residual 0.1^4)."""
+    gw = GatewayConnection(ConnectionConfig(ra=SpeculativeRaConfig(msg4_tbs_bytes=40), ul_data_policy=policy),
+                           late_sf=gateway_late_subframes(the_pass["2d"]))
+    h = Handset(random.Random(1), NAS, ta_needed_s=30e-6, name="a", ul_full_buffer=True)
+    rng = random.Random(7)
+
+    def lost(tx):
+        return h.state == "connected" and rng.random() < 0.1
+
+    last = run_connection([h], gw, 0, 6000, pusch_lost=lost, stop_when_done=False)
+    (c,) = gw.connections.values()
+    span = last - gw.late_sf - c.data_first_subframe + 1  # UL subframes decoded by the last DL subframe
+    assert c.data_delivered / span == pytest.approx(fraction, abs=0.02)
+    assert c.data_lost / (c.data_delivered + c.data_lost) == pytest.approx(residual, abs=0.02)
+    assert len(c.data_seq) == c.data_delivered  # each delivered TB carried a distinct DTCH SDU
+    assert c.data_bits == c.data_delivered * 8 * (gw.config.ul_grant(h.c_rnti).tbs // 8 - 3)

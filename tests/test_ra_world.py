@@ -176,6 +176,58 @@ def test_ta_loop_converges_at_the_phy():
         abs(e) < 0.3e-6 for _, e in centre.ul_timing_errors_s)
 
 
+
+def test_four_handsets_connect_at_the_phy():
+    """Centre, edge and two handsets 12 km out start together at the highest elevation on the 4 preambles: all
+    four reach RRC connected. Three get in at the first preamble; r1-1's first Msg3 fails its CRC (its preamble
+    3 shares a root with the edge handset's 1.2 kHz-off preamble, whose image lands in its zone) and it gets in
+    after its contention resolution timer and a backoff, as a Rel-8 phone does. The two UL PRB slots are shared:
+    r1-0's SetupComplete goes 4 subframes after the others'."""
+    from gateway.pass_demo import demo_handsets
+
+    pred = PassPrediction.from_config(CFG)
+    hs = demo_handsets(pred, CFG.relay, 4)
+    res = run_ra_world(CFG, pred.select_pass().max_time_s, handsets=hs, connect=True, n_subframes=220)
+    assert [h.state for h in res.handsets.values()] == ["connected"] * 4
+    first_try = [h.name for h in res.handsets.values() if len(h.msg3_crc_ok) == 1]
+    assert len(first_try) >= 3, {h.name: h.msg3_crc_ok for h in res.handsets.values()}
+    for h in res.handsets.values():
+        assert h.nas_pdu_heard == bytes.fromhex("0741720bf600f1100001020304050607")
+        assert all(ok for _, ok in h.pusch_crc_ok) and all(hi == 1 for _, hi, _ in h.phich)
+    assert len({h.c_rnti for h in res.handsets.values()}) == 4
+
+
+
+@pytest.fixture(scope="module", params=["keep_sending", "stop_and_wait"])
+def ul_data(request):
+    """Full-buffer UL data at the PHY once connected: I_MCS 14 (16QAM, TBS 1544 on 6 PRBs), highest elevation,
+    RAR TA = the beam centre's (so both handsets' PUSCHs arrive within a few us after Msg4), 160 subframes."""
+    p = PassPrediction.from_config(CFG).select_pass()
+    return request.param, run_ra_world(CFG, p.max_time_s, connect=True, rar_ta_s="centre", n_subframes=400,
+                                       after_connected_sf=180, ul_data_policy=request.param, ul_data_i_mcs=14)
+
+
+def test_full_buffer_ul_data_at_the_phy(ul_data):
+    """The centre handset's 16QAM PUSCHs all decode; the edge handset's (about 6 dB per RE on 6 PRBs) fail about
+    a third of the time. Keep sending: delivered = 1 - BLER of the subframes, every failure left to RLC.
+    Stop-and-wait: each process waits for its decode (UL HARQ RTT 24 subframes), so 1/3 of the subframes carry
+    data, delivered (1/3)(1 - BLER), failures recovered by adaptive retransmissions (no soft combining)."""
+    policy, res = ul_data
+    centre, edge = res.handsets["centre"].ul_data, res.handsets["edge"].ul_data
+    assert centre["subframes"] >= 150 and centre["failed"] == 0 and centre["tbs_bits"] == 1544
+    bler = edge["failed"] / edge["transmissions"]
+    assert 0.15 < bler < 0.55, edge
+    if policy == "keep_sending":
+        for d in (centre, edge):
+            assert d["transmissions"] == d["subframes"] and d["lost"] == d["failed"]
+        assert edge["delivered"] / edge["subframes"] == pytest.approx(1 - bler, abs=1e-9)
+    else:
+        assert centre["delivered"] / centre["subframes"] == pytest.approx(1 / 3, abs=0.03)
+        assert edge["delivered"] / edge["subframes"] == pytest.approx((1 - bler) / 3, abs=0.05)
+        assert edge["lost"] <= 2  # given up after 4 transmissions: BLER^4 ~ 1 %
+    assert centre["bits"] == centre["delivered"] * 8 * (1544 // 8 - 3)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("from_max_s", [-100.0, -20.0, 10.0, 20.0, 40.0, 100.0])
 def test_random_access_across_the_pass(from_max_s):
