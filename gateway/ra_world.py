@@ -39,6 +39,7 @@ import dataclasses
 import math
 import random
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from channel import Handset, RelayConfig, RelayEmulator
 from gateway.pass_demo import default_handsets, relay_config
 from gateway.precomp import Compensator
 from gateway.prediction import PassPrediction
-from mac.connection import TA_COMMAND_DELAY_SF, ConnectionConfig, GatewayConnection
+from mac.connection import TA_COMMAND_DELAY_SF, ConnectionConfig, GatewayConnection, HarqAckRx, HarqAckTx
 from mac.connection import Handset as ConnectedHandset
 from mac.enb_ra import GatewayRandomAccess, PrachRx, PuschRx, SpeculativeRaConfig
 from mac.ra_loop import gateway_late_subframes
@@ -57,21 +58,24 @@ from mac.ue_ra import DlMessage, PreambleTx, RachConfig, UeRandomAccess, UlschTx
 from orbit.geometry import offset_site
 from orbit.passes import elevation_deg
 from phy.channels.pbch import Mib, pbch_map
+from phy.channels.pdsch import grant_from_dci
 from phy.channels.phich import phich_index
 from phy.channels.prach import N_ZC, prach_signal, root_d_u
+from phy.channels.pucch import harq_n1_pucch, pucch_put, pucch_signal
 from phy.channels.pusch import grant_from_dci0
 from phy.dci import Dci0, Dci1A
 from phy.dl_data import DlAssignment, add_dl_data, is_common_rnti
 from phy.downlink import static_grid
 from phy.enb.prach_rx import LAG_S, PrachDetector
+from phy.enb.pucch_rx import detect_format1
 from phy.enb.pusch_rx import PuschRxUe, pusch_receive_many
 from phy.numerology import SAMPLE_RMS_FULL_LOAD, numerology
 from phy.ofdm import ofdm_modulate
 from phy.regs import control_regs, n_phich_groups
 from phy.resource_allocation import riv_encode
-from phy.scfdma import scfdma_modulate
+from phy.scfdma import scfdma_demodulate, scfdma_modulate
 from phy.search_space import common_candidates, ue_candidates
-from phy.tbs import tbs
+from phy.tbs import mcs_to_itbs, tbs
 from phy.ue import read_cell
 from phy.ue.downlink_rx import receive_downlink
 from phy.ue.ul_tx import PuschTx, apply_cfo, fractional_delay, ul_subframe_grid
@@ -91,6 +95,7 @@ _TA_MAX_S = 1282 * 16 / 30.72e6  # the largest timing advance (TS 36.213 4.2.3)
 _PUSCH_REACH_S = 0.7e-3  # after a UL subframe's end, what a Msg3 candidate may need (a delay <= TA max 0.668 ms)
 _RAR_PRBS = 4  # PDSCH PRBs of the RAR (QPSK, code rate ~0.3) and of Msg4
 _DL_SCH_BYTES = 16  # connected-mode DL-SCH PDUs (RLC STATUS on SRB1, Timing Advance Command CE)
+_DL_DATA_PRBS = 6  # PDSCH PRBs of a full-buffer DL data TB (one localized run per handset)
 
 
 def msg3_ccch_sdu(random_value: int) -> bytes:
@@ -171,6 +176,9 @@ class RaHandsetResult:
     ta_commands: list = field(default_factory=list)  # (gateway DL subframe, T_A) sent to it after Msg4
     ul_timing_errors_s: list = field(default_factory=list)  # (UL subframe, arrival - UL reference) measured
     ul_data: dict = field(default_factory=dict)  # full-buffer UL data at the gateway (run_ra_world ul_data_policy)
+    dl_data: dict = field(default_factory=dict)  # full-buffer DL data (run_ra_world dl_data_policy)
+    harq_acks_sent: list = field(default_factory=list)  # (UL subframe, ACK) it sent on PUCCH
+    harq_acks_heard: list = field(default_factory=list)  # (UL subframe, True ACK / False NACK / None) at the gateway
 
 
 @dataclass
@@ -195,6 +203,7 @@ class _Phone:
         self.mac = mac if mac is not None else ue  # what its subframes drive: the RA machine or the connection
         self.phich_of: dict[int, list[tuple[int, int]]] = {}  # DL subframe -> PHICH (group, seq) to read
         self.ul_ndi: dict[int, int] = {}  # UL HARQ process -> NDI of its last DCI 0 (TS 36.321 5.4.1)
+        self.dl_cce: dict[int, int] = {}  # DL subframe -> first CCE of the PDCCH of its PDSCH there
         self.c0 = c0  # counter of rx[0] and tx[0]
         self.rx = np.zeros(n_samples, dtype=np.complex64)
         self.rx_end = c0
@@ -247,7 +256,8 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                  relay_settings: RelayConfig | None = None, n_subframes: int = 80, start_after_sf: int = 24,
                  precomp: str = "both", rar_ta_s: float | str = 0.0, connect: bool = False,
                  tracking_grant_period_sf: int | None = None, after_connected_sf: int = 0,
-                 ul_data_policy: str | None = None, ul_data_i_mcs: int = 10) -> RaWorldResult:
+                 ul_data_policy: str | None = None, ul_data_i_mcs: int = 10,
+                 dl_data_policy: str | None = None, dl_data_i_mcs: int = 9) -> RaWorldResult:
     """Random access of `handsets` (default: the profile's beam centre and beam edge) from gateway time t_s
     (s from the ephemerides' epoch) over real signals; see the module docstring.
 
@@ -263,7 +273,10 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
     after all are connected; tracking_grant_period_sf: the gateway keeps granting each connected handset a
     PUSCH this often, so the TA loop keeps measuring (ConnectionConfig.tracking_grant_period_sf).
     ul_data_policy: full-buffer UL data once connected ("keep_sending" or "stop_and_wait", mac/connection.py) at
-    I_MCS ul_data_i_mcs on the handset's 6-PRB slot; each result's `ul_data` counts it."""
+    I_MCS ul_data_i_mcs on the handset's 6-PRB slot; each result's `ul_data` counts it. dl_data_policy: the same
+    for the DL (DCI 1A, I_MCS dl_data_i_mcs on 6 PRBs per handset, HARQ-ACK on PUCCH format 1a in n + 4 at
+    n_CCE + N1_PUCCH, detected by the gateway 2D later); each result's `dl_data` counts it. Not both at once
+    (HARQ-ACK on PUSCH is not modelled)."""
     cfg = ra_world_config(cfg)
     if connect:  # CFI 3: room on the PDCCH for two handsets' grants and SRB1 PDUs next to SIB1 (21 CCEs at 5 MHz)
         cfg = dataclasses.replace(cfg, cell=dataclasses.replace(cfg.cell, cfi=3))
@@ -311,16 +324,23 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                                  n_rb_ul=n_rb, rar_tbs_bytes=rar_tbs // 8, msg4_tbs_bytes=msg4_tbs // 8,
                                  rar_ta_s=float(rar_ta_s))
     dl_itbs, dl_tbs = _tbs_for(_DL_SCH_BYTES, _RAR_PRBS, common=False)
+    data_tbs = tbs(mcs_to_itbs(dl_data_i_mcs)[0], _DL_DATA_PRBS)
+    if dl_data_policy is not None and (ul_data_policy is not None or not connect):
+        raise ValueError("dl_data_policy needs connect=True and no ul_data_policy (HARQ-ACK on PUSCH not modelled)")
     if connect:
         gw = GatewayConnection(ConnectionConfig(ra=ra_cfg, dl_tbs_bytes=dl_tbs // 8,
                                                 tracking_grant_period_sf=tracking_grant_period_sf,
-                                                ul_data_policy=ul_data_policy, ul_data_i_mcs=ul_data_i_mcs), late)
+                                                ul_data_policy=ul_data_policy, ul_data_i_mcs=ul_data_i_mcs,
+                                                dl_data_policy=dl_data_policy, dl_data_tbs_bytes=data_tbs // 8),
+                               late)
         enb, mac_gw = gw.ra, gw  # its random access (Msg3 grants, RAR log) inside the connection
     else:
         enb = mac_gw = GatewayRandomAccess(ra_cfg, late_sf=late, msg4_ccch=_msg4_ccch)
     itbs_of = {msg4_tbs: msg4_itbs, dl_tbs: dl_itbs}  # PDSCH to a (T)C-RNTI: Msg4 or a connected-mode PDU
     n_group_total = n_phich_groups(n_rb, str(cfg.cell.phich_resource))
     ul_ndi: dict[tuple[int, int], int] = {}  # (C-RNTI, UL HARQ process) -> NDI of the last DCI 0 sent
+    dl_ndi: dict[tuple[int, int], int] = {}  # (C-RNTI, DL HARQ process) -> NDI of the last DCI 1A sent (data)
+    dl_data_cce: dict[tuple[int, int], int] = {}  # (DL subframe, C-RNTI) -> first CCE of its data PDCCH
     dl_harq: dict[int, int] = {}  # C-RNTI -> DL transport blocks sent (HARQ process, NDI toggling)
 
     total = n_subframes + 4
@@ -397,6 +417,18 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                 extra.append(DlAssignment(dci, m.rnti, level, first))
                 continue
             common = is_common_rnti(m.rnti)
+            if m.harq_process is not None:  # a full-buffer DL data TB: its own PRBs, I_MCS and HARQ process
+                if 8 * len(m.pdu) != data_tbs:
+                    raise RuntimeError(f"DL data PDU of {len(m.pdu)} bytes, the TBS is {data_tbs} bits")
+                run = free_prb_run(k, plan, extra, _DL_DATA_PRBS)
+                key = (m.rnti, m.harq_process)
+                ndi = dl_ndi.get(key, 1) ^ int(m.ndi_toggled)
+                dl_ndi[key] = ndi
+                dci = Dci1A(riv=riv_encode(run, _DL_DATA_PRBS, n_rb), mcs=dl_data_i_mcs, harq_process=m.harq_process,
+                            ndi=ndi)
+                dl_data_cce[(k, m.rnti)] = first
+                extra.append(DlAssignment(dci, m.rnti, level, first, _bits(m.pdu)))
+                continue
             size = rar_tbs if common else 8 * len(m.pdu)
             i_tbs = rar_itbs if common else itbs_of.get(size)
             if len(m.pdu) * 8 != size or i_tbs is None:
@@ -413,6 +445,20 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
         if plan.assignments or extra or plan.phich:
             add_dl_data(grid, dl_cell, sfn, sf, list(plan.assignments) + extra, plan.phich)
         return np.sum(ofdm_modulate(grid), axis=0, dtype=np.complex64)
+
+    def free_prb_run(k: int, plan, extra: list, n: int) -> int:
+        """First PRB of the lowest run of n PRBs that no PDSCH of subframe k uses yet (SI, RA, other data)."""
+        used = np.zeros(n_rb + 1, dtype=bool)
+        used[n_rb] = True
+        for a in [*plan.assignments, *extra]:
+            if isinstance(a.dci, Dci0):
+                continue
+            g = grant_from_dci(a.dci, n_rb, a.rnti, is_common_rnti(a.rnti), None, 0)
+            used[np.unique(g.prbs)] = True
+        for start in range(n_rb - n + 1):
+            if not used[start:start + n].any():
+                return start
+        raise RuntimeError(f"no {n} free PRBs for DL data in subframe {k}")
 
     def gw_connections() -> dict:
         return gw.connections if connect else {}
@@ -450,8 +496,16 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                         msgs.append(DlMessage(f.rnti, "ul_grant", ndi_toggled=toggled,
                                               grant=grant_from_dci0(f.dci, n_rb, f.rnti)))
                 for tb in sub.tbs:
+                    dci = tb.found.dci
+                    harq = (getattr(dci, "harq_process", None), getattr(dci, "ndi", None)) if monitor_c else (
+                        None, None)
+                    if monitor_c and tb.found.rnti == c_rnti:
+                        ph.dl_cce[k] = tb.found.first_cce  # its HARQ-ACK resource in k + 4 (TS 36.213 10.1)
                     if tb.result.crc_ok:
-                        msgs.append(DlMessage(tb.found.rnti, "dl_sch", np.packbits(tb.result.bits).tobytes()))
+                        msgs.append(DlMessage(tb.found.rnti, "dl_sch", np.packbits(tb.result.bits).tobytes(),
+                                              harq_process=harq[0], ndi=harq[1]))
+                    elif monitor_c and tb.found.rnti == c_rnti:
+                        msgs.append(DlMessage(tb.found.rnti, "dl_sch_failed", harq_process=harq[0], ndi=harq[1]))
                 read_hi += [(k, hi, llr) for _, _, hi, llr in sub.hi]
         n_log = len(ue.log)
         ph.mac.downlink(k, msgs)
@@ -471,6 +525,15 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
         """UL subframe k of the handset: its MAC's uplink(k), on the air at its DL timing of k - N_TA."""
         res = results[ph.h.name]
         for tx in ph.mac.uplink(k):
+            if isinstance(tx, HarqAckTx):
+                # TS 36.213 10.1: format 1a on n_CCE + N1_PUCCH of the PDSCH's PDCCH in k - 4; P_CMAX on 1 PRB
+                n1 = harq_n1_pucch(ph.dl_cce.pop(k - 4), ul_cell.pucch.n1_pucch_an)
+                put = partial(pucch_put, signal=pucch_signal(ul_cell, k % 10, "1a", n1, bits=[int(tx.ack)]))
+                x = scfdma_modulate(ul_subframe_grid(ul_cell, k % 10, None, grid_writers=[put])) * np.float32(
+                    np.sqrt(n_rb))
+                res.harq_acks_sent.append((k, bool(tx.ack)))
+                _place(ph, x, ph.dl_start(k), ph.mac.n_ta_s)
+                continue
             if isinstance(tx, PreambleTx):
                 # TS 36.211 5.7: the preamble at the start of UL subframe k, N_TA = 0, at P_CMAX
                 x = prach_signal(ul_cell.prach, n_rb, tx.preamble_index, beta=prach_beta)
@@ -615,6 +678,8 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                     res.msg3_timing_s = float(r.timing_s + (a - u) / fs - late_s)
                     res.msg3_crc_ok.append(bool(r.crc_ok))
                 enb.receive(PuschRx(k, g.prb_start, pdu))
+            if dl_data_policy is not None:
+                receive_harq_acks(k, u)
             for g in (gw.listening(k) if connect else ()):
                 # a connected handset's PUSCH arrives late by the TA it still lacks (window moved there)
                 a = round(u + expected_late_s(g.rnti, k) * fs)
@@ -626,6 +691,21 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                     if error_s is not None:
                         results[name].ul_timing_errors_s.append((k, error_s))
                 gw.receive(PuschRx(k, g.prb_start, np.packbits(r.bits).tobytes() if r.crc_ok else None, error_s))
+
+    def receive_harq_acks(k: int, u: float) -> None:
+        """The HARQ-ACKs of the DL data PDSCHs of DL k - 4 (PUCCH format 1a, each handset's window moved by the TA
+        it still lacks), handed to the gateway MAC."""
+        for rnti in gw.listening_harq_ack(k):
+            due = u + expected_late_s(rnti, k) * fs  # where its subframe should start (samples)
+            a = round(due)
+            grid = scfdma_demodulate(ul_out[a - n_of(k0):a - n_of(k0) + spf], n_rb)
+            n1 = harq_n1_pucch(dl_data_cce.pop((k - 4, rnti)), ul_cell.pucch.n1_pucch_an)
+            r = detect_format1(grid, ul_cell, k % 10, "1a", n1, timing_offset_s=(due - a) / fs)
+            ack = bool(r.bits[0, 0]) if bool(r.detected[0]) else None
+            for name, ph in phones.items():
+                if ph.mac.c_rnti == rnti:
+                    results[name].harq_acks_heard.append((k, ack))
+            gw.receive(HarqAckRx(k, rnti, ack))
 
     def expected_late_s(rnti: int, k: int) -> float:
         """Where the gateway expects a connected handset's PUSCH of UL subframe k, s after the UL reference: the
@@ -711,6 +791,16 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                 res.setup_complete_heard_subframe = conn.complete_heard_subframe
                 res.nas_pdu_heard = conn.complete.dedicated_info_nas if conn.complete is not None else b""
                 res.ta_commands = list(conn.ta_commands)
+                if dl_data_policy is not None and conn.dl_first_subframe is not None:
+                    heard_until = k_last - late - 4  # DL subframes whose HARQ-ACK the gateway has acted on
+                    res.dl_data = {
+                        "policy": dl_data_policy, "first_subframe": conn.dl_first_subframe,
+                        "subframes": heard_until - conn.dl_first_subframe + 1, "new": conn.dl_new,
+                        "transmissions": conn.dl_tx, "nack": conn.dl_nack, "dtx": conn.dl_dtx,
+                        "delivered": conn.dl_delivered, "lost": conn.dl_lost, "tbs_bits": data_tbs,
+                        "handset_delivered": len(mac.dl_dtch_seq), "handset_unique": len(set(mac.dl_dtch_seq)),
+                        "acks_dropped": mac.acks_dropped,
+                    }
                 if ul_data_policy is not None and conn.data_first_subframe is not None:
                     heard_until = k_last - late  # UL subframes the gateway has decoded by the last DL subframe
                     res.ul_data = {

@@ -63,10 +63,13 @@ from phy.channels.pusch import PuschGrant, ul_mcs
 from phy.tbs import tbs
 
 __all__ = [
+    "LCID_DTCH",
     "LCID_SRB1",
     "ConnectionConfig",
     "GatewayConnection",
     "Handset",
+    "HarqAckRx",
+    "HarqAckTx",
     "connection_report",
     "run_connection",
 ]
@@ -74,6 +77,7 @@ __all__ = [
 LCID_DTCH = 3  # TS 36.321 Table 6.2.1-2: LCID 3 = the first data radio bearer's DTCH
 LCID_SRB1 = 1  # TS 36.321 Table 6.2.1-1/-2: logical channel 1 = SRB1 (TS 36.331 9.1.2)
 HARQ_PROCESSES_UL = 8  # TS 36.213 8: FDD synchronous UL HARQ, process of PUSCH n is n mod 8
+HARQ_PROCESSES_FDD_DL = 8  # TS 36.213 7: FDD, up to 8 DL HARQ processes (asynchronous)
 RRC_SETUP_PROCEDURE_DELAY_SF = 15  # TS 36.331 11.2: RRCConnectionSetup, N = 15
 TA_COMMAND_DELAY_SF = 6  # TS 36.213 4.2.3: a TA command received in n applies from n + 6
 
@@ -96,10 +100,19 @@ class ConnectionConfig:
     # once its PUSCH is decoded: new data, or an adaptive retransmission up to max_harq_tx)
     ul_data_policy: str | None = None
     ul_data_i_mcs: int = 10
+    # full-buffer DL data once connected (mac/harq.py's DL policies; HARQ-ACK on PUCCH heard late_sf later):
+    # "keep_sending" (a TB every subframe on process k mod 8, NDI toggled; a NACK or nothing heard puts the TB
+    # back in the queue as new data, up to max_harq_tx) or "stop_and_wait" (a process waits for its feedback:
+    # then new data, or a retransmission with NDI kept)
+    dl_data_policy: str | None = None
+    dl_data_tbs_bytes: int = 64
     ta_threshold_s: float = 8 * TA_STEP_S / 16  # send a command when the error exceeds half a 16 T_s step
     dl_tbs_bytes: int = 16
 
     def __post_init__(self) -> None:
+        if self.dl_data_policy not in (None, "keep_sending", "stop_and_wait"):
+            raise ValueError(
+                f"dl_data_policy must be None, 'keep_sending' or 'stop_and_wait', got {self.dl_data_policy!r}")
         if self.ul_data_policy not in (None, "keep_sending", "stop_and_wait"):
             raise ValueError(
                 f"ul_data_policy must be None, 'keep_sending' or 'stop_and_wait', got {self.ul_data_policy!r}")
@@ -127,6 +140,27 @@ class ConnectionConfig:
         if not 0 <= slot < self.n_ul_slots:
             raise ValueError(f"PRB slot {slot} does not exist: {self.n_ul_slots} slots of {self.ul_n_prb} PRBs")
         return PuschGrant(start, self.ul_n_prb, tbs(i_tbs, self.ul_n_prb), q_m, rv, rnti, 0)
+
+
+@dataclass(frozen=True)
+class HarqAckTx:
+    """A handset's HARQ-ACK on PUCCH format 1a in UL subframe `subframe` for its PDSCH of DL subframe - 4
+    (TS 36.213 10.1, 7.3): `ack` True = ACK, False = NACK; on resource n_CCE + N(1)_PUCCH of that PDSCH's
+    PDCCH (the PHY's business)."""
+
+    subframe: int
+    rnti: int
+    ack: bool
+
+
+@dataclass(frozen=True)
+class HarqAckRx:
+    """What the gateway heard on the HARQ-ACK resource of its PDSCH to `rnti` in DL subframe `subframe` - 4:
+    True ACK, False NACK, None nothing (DTX: the handset missed the PDCCH)."""
+
+    subframe: int
+    rnti: int
+    ack: bool | None
 
 
 # ================================================================================================
@@ -169,6 +203,11 @@ class Handset:
         self.ta_applied: list[tuple[int, float]] = []  # (subframe, N_TA T_s after the command)
         self.phich_log: list[tuple[int, bool]] = []  # (DL subframe, ACK) of each HI read for its PUSCHs
         self.dtch_sent = 0  # full-buffer DTCH SDUs put in new TBs
+        self._acks: dict[int, bool] = {}  # UL subframe -> HARQ-ACK of the PDSCH of DL subframe - 4
+        self._dl_harq: dict[int, tuple[int, bool]] = {}  # DL HARQ process -> (NDI, decoded)
+        self.dl_dtch_seq: list[int] = []  # DTCH sequence numbers delivered (DL full buffer)
+        self.dl_dtch_bits = 0
+        self.acks_dropped = 0  # HARQ-ACKs not sent because a PUSCH went in that subframe (UCI on PUSCH not modelled)
         self.non_adaptive_retx: list[int] = []  # PUSCH subframes of retransmissions a NACK caused
 
     @property
@@ -198,8 +237,23 @@ class Handset:
                 grant = m.grant or self._harq.get((k + 4) % HARQ_PROCESSES_UL, (None, None, 0))[1]
                 if grant is not None:
                     self._pusch[k + 4] = (grant, m.ndi_toggled)
-            elif m.kind == "dl_sch":
+            elif m.kind in ("dl_sch", "dl_sch_failed"):
+                # TS 36.321 5.3.2.2: NDI not toggled on a process whose TB was decoded: a copy, ACKed, not delivered
+                # again (whatever its CRC); otherwise ACK and deliver if decoded, else NACK (TS 36.213 7.3, in k + 4)
+                if m.harq_process is not None and m.ndi is not None:
+                    last = self._dl_harq.get(m.harq_process)
+                    if last == (m.ndi, True):
+                        self._acks[k + 4] = True
+                        continue
+                    self._dl_harq[m.harq_process] = (m.ndi, m.kind == "dl_sch")
+                if m.kind == "dl_sch_failed":
+                    self._acks.setdefault(k + 4, False)
+                    continue
+                self._acks[k + 4] = True
                 for sp in parse_dl_sch_pdu(m.pdu):
+                    if sp.lcid == LCID_DTCH:
+                        self.dl_dtch_seq.append(int.from_bytes(sp.payload[:4], "big"))
+                        self.dl_dtch_bits += 8 * len(sp.payload)
                     if sp.lcid == LCID_TIMING_ADVANCE:
                         adjustment_s = ta_command_adjustment_s(sp.payload[0] & 0x3F)
                         self._ta_commands.append((k + TA_COMMAND_DELAY_SF, adjustment_s))
@@ -252,9 +306,12 @@ class Handset:
             for sdu in self._pending_sdus:
                 self.rlc.write_sdu(sdu)
             self._pending_sdus = []
+        ack = self._acks.pop(k, None)
         hit = self._pusch.pop(k, None)
         if hit is None:
-            return []
+            return [] if ack is None or self.c_rnti is None else [HarqAckTx(k, self.c_rnti, ack)]
+        if ack is not None:
+            self.acks_dropped += 1
         grant, new_data = hit
         process = k % HARQ_PROCESSES_UL
         if new_data or process not in self._harq:
@@ -308,6 +365,16 @@ class _Connection:
     data_bits: int = 0  # DTCH bits delivered
     data_first_subframe: int | None = None  # first PUSCH subframe of data
     data_seq: set = field(default_factory=set)  # DTCH sequence numbers decoded
+    # full-buffer DL data (ConnectionConfig.dl_data_policy)
+    dl_procs: dict = field(default_factory=dict)  # process -> [TB, its sequence number, tx count, state]
+    dl_queue: list = field(default_factory=list)  # keep sending: (TB, seq, tx count) to send again
+    dl_new: int = 0  # new TBs
+    dl_tx: int = 0  # transmissions whose feedback was heard
+    dl_nack: int = 0  # NACKs heard
+    dl_dtx: int = 0  # nothing heard on the resource
+    dl_delivered: int = 0  # TBs acknowledged
+    dl_lost: int = 0  # TBs given up after max_harq_tx transmissions
+    dl_first_subframe: int | None = None
 
 
 @dataclass
@@ -329,6 +396,8 @@ class GatewayConnection:
         self._pending: list[tuple[int, PuschRx]] = []
         self._dl: dict[int, list[DlMessage]] = {}
         self._dl_pdus: dict[tuple[int, int], tuple[list, list]] = {}
+        self._dl_data_sent: dict[tuple[int, int], tuple[int, list]] = {}  # (DL sf, rnti) -> (process, its record)
+        self._dl_seq = 0
 
     def _msg4_ccch(self, ccch: bytes) -> bytes:
         """Msg3's CCCH SDU -> RRCConnectionSetup (TS 36.331 5.3.3.3); the request is kept for the report."""
@@ -346,10 +415,16 @@ class GatewayConnection:
         return self._dl_pdus.setdefault((k, rnti), ([], []))
 
     def receive(self, item) -> None:
-        if isinstance(item, PuschRx) and (item.subframe, item.prb_start) in self._ul:
+        if isinstance(item, HarqAckRx):
+            self._pending.append((item.subframe + self.late_sf, item))
+        elif isinstance(item, PuschRx) and (item.subframe, item.prb_start) in self._ul:
             self._pending.append((item.subframe + self.late_sf, item))
         else:
             self.ra.receive(item)
+
+    def listening_harq_ack(self, k: int) -> list[int]:
+        """The C-RNTIs whose HARQ-ACK for a DL data TB the gateway expects in UL subframe k (PDSCH in k - 4)."""
+        return sorted(rnti for (sf, rnti) in self._dl_data_sent if sf == k - 4)
 
     def listening(self, k: int) -> list[PuschGrant]:
         """The connected-mode PUSCH grants the gateway expects in UL subframe k (what its receiver decodes)."""
@@ -449,6 +524,76 @@ class GatewayConnection:
         conn.data_lost += 1  # keep sending: the handset's buffer is long overwritten; left to RLC
         conn.data_busy.discard(process)
 
+    def _on_harq_ack(self, rx: HarqAckRx) -> None:
+        """Feedback for the DL data TB of DL subframe rx.subframe - 4: ACK delivers it; NACK or nothing heard
+        retransmits it (stop-and-wait: on its process, NDI kept; keep sending: back in the queue as new data) until
+        max_harq_tx transmissions, then it is lost at MAC (left to RLC)."""
+        sent = self._dl_data_sent.pop((rx.subframe - 4, rx.rnti), None)
+        if sent is None:  # the HARQ-ACK of an SRB1 / TA command PDSCH: not retransmitted here (RLC AM covers SRB1)
+            return
+        process, rec = sent
+        conn = self.connections[rx.rnti]
+        conn.dl_tx += 1
+        tb, seq, tx = rec[0], rec[1], rec[2]
+        if rx.ack:
+            conn.dl_delivered += 1
+            if self.config.dl_data_policy == "stop_and_wait":
+                del conn.dl_procs[process]
+            return
+        conn.dl_nack += rx.ack is False
+        conn.dl_dtx += rx.ack is None
+        if tx >= self.config.max_harq_tx:
+            conn.dl_lost += 1
+            if self.config.dl_data_policy == "stop_and_wait":
+                del conn.dl_procs[process]
+        elif self.config.dl_data_policy == "stop_and_wait":
+            rec[3] = "retx"
+        else:
+            conn.dl_queue.append((tb, seq, tx))
+
+    def _dl_data(self, k: int) -> None:
+        """Full-buffer DL data TBs of DL subframe k, one per connected handset (ConnectionConfig.dl_data_policy)."""
+        policy = self.config.dl_data_policy
+        if policy is None:
+            return
+        n_bytes = self.config.dl_data_tbs_bytes
+        for conn in self.connections.values():
+            if conn.complete_heard_subframe is None or k <= conn.complete_heard_subframe:
+                continue
+            if any(rnti == conn.c_rnti and kk <= k for kk, rnti in self._dl_pdus):
+                continue  # an SRB1 / TA command PDU goes to it in k: one PDSCH per handset and subframe
+            if policy == "keep_sending":
+                process, new = k % HARQ_PROCESSES_FDD_DL, True  # NDI toggled every time: the handset flushes
+                if conn.dl_queue:
+                    tb, seq, tx = conn.dl_queue.pop(0)
+                    rec = [tb, seq, tx + 1, "waiting"]
+                else:
+                    rec = None
+            else:
+                retx = [p for p, r in sorted(conn.dl_procs.items()) if r[3] == "retx"]
+                free = [p for p in range(HARQ_PROCESSES_FDD_DL) if p not in conn.dl_procs]
+                if retx:
+                    process, new = retx[0], False
+                    rec = conn.dl_procs[process]
+                    rec[2] += 1
+                    rec[3] = "waiting"
+                elif free:
+                    process, new, rec = free[0], True, None
+                else:
+                    continue  # every process waits for its feedback (2D)
+            if rec is None:  # a new TB: one DTCH SDU (4-byte sequence number, then data) filling it
+                self._dl_seq += 1
+                conn.dl_new += 1
+                sdu = self._dl_seq.to_bytes(4, "big") + bytes(max(0, n_bytes - 3 - 4))
+                rec = [build_dl_sch_pdu([(LCID_DTCH, sdu)], tbs_bytes=n_bytes), self._dl_seq, 1, "waiting"]
+                if conn.dl_first_subframe is None:
+                    conn.dl_first_subframe = k
+            if policy == "stop_and_wait":
+                conn.dl_procs[process] = rec
+            self._dl_data_sent[(k, conn.c_rnti)] = (process, rec)
+            self._dl.setdefault(k, []).append(
+                DlMessage(conn.c_rnti, "dl_sch", rec[0], ndi_toggled=new, harq_process=process))
+
     def _data_grants(self, k: int) -> None:
         """Full-buffer UL data grants of DL subframe k (PUSCH k + 4) to every connected handset."""
         policy = self.config.ul_data_policy
@@ -487,7 +632,10 @@ class GatewayConnection:
         ready = [item for when, item in self._pending if when <= k]
         self._pending = [(when, item) for when, item in self._pending if when > k]
         for item in sorted(ready, key=lambda x: x.subframe):
-            self._on_pusch(k, item)
+            if isinstance(item, HarqAckRx):
+                self._on_harq_ack(item)
+            else:
+                self._on_pusch(k, item)
         period = self.config.tracking_grant_period_sf
         if period:
             for conn in self.connections.values():
@@ -495,6 +643,7 @@ class GatewayConnection:
                     conn.last_tracking_grant = k
                     self._grant(k, conn, "track")
         self._data_grants(k)
+        self._dl_data(k)
         for key in sorted(key for key in self._dl_pdus if key[0] <= k):
             sdus, ces = self._dl_pdus.pop(key)
             pdu = build_dl_sch_pdu(sdus, ces, tbs_bytes=self.config.dl_tbs_bytes)
@@ -509,16 +658,23 @@ class GatewayConnection:
 
 def run_connection(handsets: list[Handset], gateway: GatewayConnection, first_subframe: int, n_subframes: int,
                    capture_margin_db: float = 3.0, pusch_lost: Callable[[UlschTx], bool] | None = None,
-                   stop_when_done: bool = True) -> int:
+                   stop_when_done: bool = True, pdsch_lost: Callable[[DlMessage], bool] | None = None) -> int:
     """Run subframes [first, first + n) (as mac/ra_loop.run_random_access); stop early, unless told not to,
-    when every handset is connected or failed. Returns the last subframe run."""
+    when every handset is connected or failed. Returns the last subframe run. pdsch_lost(message) -> True: that
+    handset fails the PDSCH's CRC (it answers NACK); HARQ-ACKs reach the gateway as sent."""
     k = first_subframe
     for k in range(first_subframe, first_subframe + n_subframes):
         dl = gateway.downlink(k)
         for h in handsets:
-            h.downlink(k, dl)
+            mine = [DlMessage(m.rnti, "dl_sch_failed", harq_process=m.harq_process)
+                    if pdsch_lost and m.kind == "dl_sch" and m.rnti == h.c_rnti and pdsch_lost(m) else m for m in dl]
+            h.downlink(k, mine)
         sent = [(h, tx) for h in handsets for tx in h.uplink(k)]
-        deliver_uplink(k, sent, gateway, capture_margin_db, pusch_lost)
+        for _, tx in sent:
+            if isinstance(tx, HarqAckTx):
+                gateway.receive(HarqAckRx(tx.subframe, tx.rnti, tx.ack))
+        deliver_uplink(k, [(h, tx) for h, tx in sent if not isinstance(tx, HarqAckTx)], gateway, capture_margin_db,
+                       pusch_lost)
         if stop_when_done and all(h.state in ("connected", "failed") for h in handsets):
             break
     return k

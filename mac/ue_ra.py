@@ -110,6 +110,11 @@ class DlMessage:
     ndi_toggled: bool = True
     grant: PuschGrant | None = None
     i_mcs: int | None = None  # the DCI 0's I_MCS that gives `grant` (TS 36.213 8.6.1), when the sender knows it
+    # DL HARQ of a "dl_sch" (or "dl_sch_failed": an assignment whose PDSCH failed its CRC) to a C-RNTI: the DCI's
+    # HARQ process and NDI (TS 36.321 5.3.2); the sender sets harq_process (None: the PHY's choice) and
+    # ndi_toggled, the handset reads both
+    harq_process: int | None = None
+    ndi: int | None = None
 
 
 @dataclass(frozen=True)

@@ -264,3 +264,23 @@ def test_full_buffer_ul_data_over_the_round_trip(the_pass, policy, fraction, res
     assert c.data_lost / (c.data_delivered + c.data_lost) == pytest.approx(residual, abs=0.02)
     assert len(c.data_seq) == c.data_delivered  # each delivered TB carried a distinct DTCH SDU
     assert c.data_bits == c.data_delivered * 8 * (gw.config.ul_grant(h.c_rnti).tbs // 8 - 3)
+
+
+@pytest.mark.parametrize("policy, fraction, residual", [("keep_sending", 0.9, 1e-4), ("stop_and_wait", 0.3, 0.0)])
+def test_full_buffer_dl_data_with_late_harq_feedback(the_pass, policy, fraction, residual):
+    """Full-buffer DL data (DTCH) once connected; the handset fails 10 % of the PDSCHs and answers NACK on PUCCH,
+    ACK otherwise, heard 20 subframes late. Keep sending uses every subframe and re-sends a NACKed TB as new
+    data: 1 - BLER delivered, BLER^4 lost. Stop-and-wait holds each of the 8 processes for its feedback
+    (HARQ RTT 4 + 20 = 24): 1/3 (1 - BLER), retransmissions with NDI kept. The handset delivers each TB once."""
+    gw = GatewayConnection(ConnectionConfig(ra=SpeculativeRaConfig(msg4_tbs_bytes=40), dl_data_policy=policy),
+                           late_sf=gateway_late_subframes(the_pass["2d"]))
+    h = Handset(random.Random(1), NAS, ta_needed_s=30e-6, name="a")
+    rng = random.Random(7)
+    last = run_connection([h], gw, 0, 6000, stop_when_done=False,
+                          pdsch_lost=lambda m: m.harq_process is not None and rng.random() < 0.1)
+    (c,) = gw.connections.values()
+    span = last - gw.late_sf - 4 - c.dl_first_subframe + 1  # DL subframes whose feedback was acted on
+    assert c.dl_delivered / span == pytest.approx(fraction, abs=0.02)
+    assert c.dl_lost / (c.dl_delivered + c.dl_lost) == pytest.approx(residual, abs=0.002)
+    assert c.dl_nack / c.dl_tx == pytest.approx(0.1, abs=0.02) and c.dl_dtx == 0
+    assert len(h.dl_dtch_seq) == len(set(h.dl_dtch_seq)) >= c.dl_delivered

@@ -228,6 +228,39 @@ def test_full_buffer_ul_data_at_the_phy(ul_data):
     assert centre["bits"] == centre["delivered"] * 8 * (1544 // 8 - 3)
 
 
+
+@pytest.fixture(scope="module", params=["keep_sending", "stop_and_wait"])
+def dl_data(request):
+    """Full-buffer DL data at the PHY once connected: I_MCS 23 (64QAM, TBS 2984 on 6 PRBs), HARQ-ACK on PUCCH
+    format 1a (n_CCE + N1_PUCCH), highest elevation, RAR TA = the centre's, 160 subframes."""
+    p = PassPrediction.from_config(CFG).select_pass()
+    return request.param, run_ra_world(CFG, p.max_time_s, connect=True, rar_ta_s="centre", n_subframes=400,
+                                       after_connected_sf=180, dl_data_policy=request.param, dl_data_i_mcs=23)
+
+
+def test_full_buffer_dl_data_at_the_phy(dl_data):
+    """Every HARQ-ACK the gateway heard on PUCCH (2D after it was sent) is the one the handset sent; the centre
+    decodes every 64QAM PDSCH, the edge (DL SINR ~14 dB) about two thirds. Keep sending: 1 - BLER of the
+    subframes delivered; stop-and-wait: (1 - BLER) / 3 (DL HARQ RTT 24). The handset delivers each TB once."""
+    policy, res = dl_data
+    for h in res.handsets.values():
+        sent = dict(h.harq_acks_sent)
+        assert h.harq_acks_heard and all(sent[k] == ack for k, ack in h.harq_acks_heard), h.name
+        d = h.dl_data
+        assert d["tbs_bits"] == 2984 and d["subframes"] >= 150 and d["dtx"] == 0 and d["acks_dropped"] == 0
+        assert d["handset_unique"] == d["handset_delivered"] >= d["delivered"]
+    centre, edge = res.handsets["centre"].dl_data, res.handsets["edge"].dl_data
+    assert centre["nack"] == 0
+    bler = edge["nack"] / edge["transmissions"]
+    assert 0.15 < bler < 0.5, edge
+    if policy == "keep_sending":
+        assert centre["delivered"] == centre["transmissions"] == centre["subframes"]
+        assert edge["delivered"] / edge["subframes"] == pytest.approx(1 - bler, abs=1e-9)
+    else:
+        assert centre["delivered"] / centre["subframes"] == pytest.approx(1 / 3, abs=0.03)
+        assert edge["delivered"] / edge["subframes"] == pytest.approx((1 - bler) / 3, abs=0.05)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("from_max_s", [-100.0, -20.0, 10.0, 20.0, 40.0, 100.0])
 def test_random_access_across_the_pass(from_max_s):

@@ -145,16 +145,19 @@ def test_fuzzed_malformed_frames_are_counted_and_good_samples_survive():
             blocks.append(rx.rx(10_000))
         except RadioTimeout:
             break
-    c = rx.counters
-    assert c.malformed_frames == n_malformed
-    assert c.frames_rx == 9 and c.dropped_frames == 1
-    # frames 0..3 arrive as one block, then (no splice across the missing frame 4) 5..9 as another
-    assert [b.timestamp for b in blocks] == [0, 500]
-    assert np.array_equal(blocks[0].samples, np.concatenate([x for _, x in good[:4]]))
-    assert np.array_equal(blocks[1].samples, np.concatenate([x for _, x in good[4:]]))
     push.close(0)
     ctx.term()
     rx.close()
+    c = rx.counters
+    assert c.malformed_frames == n_malformed
+    assert c.frames_rx == 9 and c.dropped_frames == 1
+    # frames 0..3, then (no splice across the missing frame 4) 5..9: in as many blocks as the arrival timing
+    # gives (two on a quiet machine, more on a loaded one), each contiguous, none spanning the gap
+    spans = [(b.timestamp, b.timestamp + len(b.samples)) for b in blocks]
+    assert spans[0][0] == 0 and spans[-1][1] == 1000
+    assert all(end <= 400 or start >= 500 for start, end in spans)
+    assert all(a_end == b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False) if a_end != 400)
+    assert np.array_equal(np.concatenate([b.samples for b in blocks]), np.concatenate([x for _, x in good]))
 
 
 def test_gap_jump_and_rate_change_are_reported_not_spliced():
