@@ -273,3 +273,26 @@ def test_random_access_across_the_pass(from_max_s):
         assert h.state == "done" and h.msg3_crc_ok == [True], (h.name, h.log)
         expected = max(h.predicted_ta_s + h.dl_timing_error_s, 0.0)
         assert abs(h.prach_delay_s - expected) < 0.05e-6, h.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("direction", ["ul", "dl"])
+@pytest.mark.parametrize("policy", ["keep_sending", "stop_and_wait"])
+def test_full_buffer_data_long_runs(direction, policy):
+    """The figures of docs/random_access.md (about 310 data subframes per run, highest elevation): UL I_MCS 14,
+    DL I_MCS 23; delivered per subframe against the policy's prediction from the edge handset's measured BLER."""
+    p = PassPrediction.from_config(CFG).select_pass()
+    kw = {"ul_data_policy": policy, "ul_data_i_mcs": 14} if direction == "ul" else {
+        "dl_data_policy": policy, "dl_data_i_mcs": 23}
+    res = run_ra_world(CFG, p.max_time_s, connect=True, rar_ta_s="centre", n_subframes=600, after_connected_sf=330,
+                       **kw)
+    share = 1.0 if policy == "keep_sending" else 1 / 3
+    for h in res.handsets.values():
+        d = h.ul_data if direction == "ul" else h.dl_data
+        failed = d["failed"] if direction == "ul" else d["nack"] + d["dtx"]
+        bler = failed / d["transmissions"]
+        rate = d["delivered"] / d["subframes"]
+        print(f"{direction} {policy} {h.name}: {d['transmissions']} tx, BLER {bler:.3f}, delivered {rate:.3f} "
+              f"per subframe (predicted {share * (1 - bler):.3f}), lost {d['lost']}, {d['subframes']} subframes")
+        assert d["subframes"] >= 300
+        assert rate == pytest.approx(share * (1 - bler), abs=0.03)
