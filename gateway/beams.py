@@ -195,10 +195,11 @@ def plan_jobs(plan: list[Beam], n_subframes: int) -> tuple[dict[int, BeamJob], f
     fs = numerology(first.cell.n_rb_dl).sample_rate_hz
     if not first.orbit.enabled or first.link.precomp == "off":
         return {b.index: BeamJob(b, n_subframes) for b in plan}, None
-    from gateway.cmd_transmit import check_doppler_fits
+    from gateway.cmd_transmit import check_doppler_fits, check_stream_fits_pass
     from gateway.prediction import PassPrediction
 
     p = PassPrediction.from_config(first).select_pass()
+    check_stream_fits_pass(first, p, n_subframes / 1000)
     n_aos = round(p.aos_s * fs)
     jobs = {}
     for b in plan:

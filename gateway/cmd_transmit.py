@@ -62,14 +62,8 @@ def dl_precompensator(cfg: Config, sample_rate_hz: float, seconds: float | None 
 
     sc = PassPrediction.from_config(cfg)
     p = sc.select_pass()
-    if seconds is not None and seconds > p.los_s - p.aos_s:
-        # past LOS the satellite is below the horizon: the delay outgrows the target D and nothing is heard
-        raise UserError(
-            f"--seconds {seconds:g} runs past the end of the selected pass (orbit.pass_index "
-            f"{cfg.orbit.pass_index}: AOS to LOS is {p.los_s - p.aos_s:.1f} s); pre-compensation follows the "
-            f"satellite only while it is up: use --seconds <= {math.floor(p.los_s - p.aos_s)}, or "
-            "orbit.enabled: false for a longer stream without the orbit"
-        )
+    if seconds is not None:
+        check_stream_fits_pass(cfg, p, seconds)
     check_doppler_fits(cfg, sc, p, sample_rate_hz)
     d_s = sc.target_delay_s(p, sample_rate_hz)
     comp = Compensator(sc.dl_track(sample_rate_hz), d_s, cfg.link.precomp, direction="dl")
@@ -77,6 +71,18 @@ def dl_precompensator(cfg: Config, sample_rate_hz: float, seconds: float | None 
     text = (f"{cfg.link.precomp}, stream starts at the pass's AOS, {p.aos_s:.0f} s after "
             f"{sc.epoch_utc:%Y-%m-%d %H:%M:%S} UTC; D = {d_s * 1e3:.3f} ms")
     return comp, n_aos, text
+
+
+def check_stream_fits_pass(cfg: Config, p, seconds: float) -> None:
+    """A pre-compensated stream starts at the pass's AOS and must end by its LOS: past it the satellite is
+    below the horizon and its delay outgrows the target D (UserError saying what to change)."""
+    if seconds > p.los_s - p.aos_s:
+        raise UserError(
+            f"--seconds {seconds:g} runs past the end of the selected pass (orbit.pass_index "
+            f"{cfg.orbit.pass_index}: AOS to LOS is {p.los_s - p.aos_s:.1f} s); pre-compensation follows the "
+            f"satellite only while it is up: use --seconds <= {math.floor(p.los_s - p.aos_s)}, or "
+            "orbit.enabled: false for a longer stream without the orbit"
+        )
 
 
 def check_doppler_fits(cfg: Config, sc, p, sample_rate_hz: float) -> None:

@@ -106,3 +106,9 @@ def test_a_stream_longer_than_the_pass_is_refused_before_it_starts(tmp_path, hw_
     err = capsys.readouterr().err
     assert "runs past the end of the selected pass" in err and f"{p.los_s - p.aos_s:.1f} s" in err
     assert "orbit.enabled: false" in err
+    # the same for several beams (their common time line is the profile's pass), before any worker starts
+    data = yaml.safe_load(profile.read_text())
+    data["radio"]["zmq"]["tx_address"] = "@tcp://127.0.0.1:47311"
+    profile.write_text(yaml.safe_dump(data))
+    assert main(["transmit", "--config", str(profile), "--seconds", str(p.los_s - p.aos_s + 5), "--beams", "2"]) == 2
+    assert "runs past the end of the selected pass" in capsys.readouterr().err
