@@ -5,9 +5,10 @@ a handset's UL subframe k reaches the gateway 2D later, so what it sent in k can
 DL subframe k + `late_sf` (preamble / PUSCH end + 2D + processing, in whole subframes).
 
 Speculative strategy (mode "speculative"): on every PRACH occasion p, before hearing anything, the gateway
-sends in DL subframe p + 3 (the first of the window, TS 36.321 5.1.4) one RAR PDU for RA-RNTI 1 + t_id with a
-MAC RAR for every preamble of the small configured set (SIB2 numberOfRA-Preambles = len(preambles)): each a
-fresh temporary C-RNTI and its own Msg3 grant (disjoint PRBs) in UL subframe p + 9 (TS 36.213 6.1.1: n + 6).
+sends in DL subframe n = p + 2 + N_sf, the first of the window (N_sf: the preamble's subframes, 1 for format 0,
+2 for format 1; TS 36.321 5.1.4), one RAR PDU for RA-RNTI 1 + t_id with a MAC RAR for every preamble of the small
+configured set (SIB2 numberOfRA-Preambles = len(preambles)): each a fresh temporary C-RNTI and its own Msg3
+grant (disjoint PRBs) in UL subframe n + 6 (TS 36.213 6.1.1; p + 9 for format 0).
 2D later it listens on all those grants; a grant that carries a Msg3 gets Msg4 (Contention Resolution
 Identity CE + Timing Advance Command CE from the preamble's measured timing + the CCCH answer) on its TC-RNTI;
 a grant whose preamble was detected but whose Msg3 failed CRC gets an adaptive retransmission grant (DCI 0,
@@ -36,7 +37,7 @@ from mac.pdu import (
 )
 from mac.rar import msg3_allocation, rar_grant, rar_timing_advance, ta_command_for
 from mac.ue_ra import DlMessage, prach_occasions
-from phy.channels.prach import is_prach_occasion, ra_rnti
+from phy.channels.prach import is_prach_occasion, prach_time_config, ra_rnti
 from phy.channels.pusch import PuschGrant
 
 __all__ = ["GatewayRandomAccess", "PrachRx", "PuschRx", "SpeculativeRaConfig", "speculative_ul_cost"]
@@ -71,6 +72,12 @@ class SpeculativeRaConfig:
         if end > self.n_rb_ul:
             raise ValueError(f"{len(self.preambles)} Msg3 grants of {self.msg3_n_prb} PRBs from PRB "
                              f"{self.msg3_rb_start} need {end} PRBs; N_RB_UL is {self.n_rb_ul}")
+
+    @property
+    def preamble_sf(self) -> int:
+        """Subframes a preamble of prach_config_index occupies (TS 36.211 Table 5.7.1-1: format 0 -> 1, 1 and 2 ->
+        2, 3 -> 3): the RAR window starts 3 subframes after the preamble's last (TS 36.321 5.1.4)."""
+        return (1, 2, 2, 3)[prach_time_config(self.prach_config_index).preamble_format]
 
     @classmethod
     def from_system_info(cls, si, n_rb_ul: int, **kw) -> SpeculativeRaConfig:
@@ -181,7 +188,7 @@ class GatewayRandomAccess:
         self._detections[rx.subframe] = dict(rx.detected)
         if self.config.mode == "causal" and rx.detected:
             # the earliest the gateway can answer; the handset only looks until p + 2 + W
-            when = max(k, rx.subframe + 3)
+            when = max(k, rx.subframe + self.config.preamble_sf + 2)  # the window's first subframe
             self._rar(when, rx.subframe, sorted(rx.detected), rx.detected)
 
     def _on_pusch(self, k: int, rx: PuschRx) -> None:
@@ -224,7 +231,7 @@ class GatewayRandomAccess:
                 self._on_prach(k, item)
             else:
                 self._on_pusch(k, item)
-        occasion = k - 3
+        occasion = k - 2 - self.config.preamble_sf  # k is the first subframe of that occasion's RAR window
         if self.config.mode == "speculative" and is_prach_occasion(
             self.config.prach_config_index, (occasion // 10) % 1024, occasion % 10
         ):

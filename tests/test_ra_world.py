@@ -261,6 +261,24 @@ def test_full_buffer_dl_data_at_the_phy(dl_data):
         assert edge["delivered"] / edge["subframes"] == pytest.approx((1 - bler) / 3, abs=0.05)
 
 
+
+@pytest.mark.parametrize("which", ["highest", "lowest"])
+def test_prach_format_1_holds_the_beams_ta_spread(which):
+    """prach-ConfigIndex 19: format 1 (CP 684 us, 2 subframes) in subframe 1 of every frame. Its CP holds the
+    beam's whole TA spread (up to 243 us here), so no preamble needs the re-measurement on a moved window that
+    format 0 needs; the RAR window starts 3 subframes after the preamble's second subframe (TS 36.321 5.1.4),
+    where the speculative RAR now goes. Both handsets connect, with the delays the geometry predicts."""
+    import dataclasses
+
+    cfg = dataclasses.replace(CFG, system_info=dataclasses.replace(CFG.system_info, prach_config_index=19))
+    p = PassPrediction.from_config(cfg).select_pass()
+    res = run_ra_world(cfg, p.max_time_s if which == "highest" else p.aos_s + 1.0, connect=True, n_subframes=160)
+    for h in res.handsets.values():
+        assert h.state == "connected", (h.name, h.log)
+        assert h.rar_subframe == h.preamble_subframe + 4 and h.msg3_subframe == h.rar_subframe + 6
+        assert abs(h.prach_delay_s - (h.predicted_ta_s + h.dl_timing_error_s)) < 0.05e-6, h.name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("from_max_s", [-100.0, -20.0, 10.0, 20.0, 40.0, 100.0])
 def test_random_access_across_the_pass(from_max_s):
