@@ -76,11 +76,11 @@ def dl_precompensator(cfg: Config, sample_rate_hz: float, seconds: float | None 
 def check_stream_fits_pass(cfg: Config, p, seconds: float) -> None:
     """A pre-compensated stream starts at the pass's AOS and must end by its LOS: past it the satellite is
     below the horizon and its delay outgrows the target D (UserError saying what to change)."""
-    if seconds > p.los_s - p.aos_s:
+    if seconds > p.duration_s:
         raise UserError(
             f"--seconds {seconds:g} runs past the end of the selected pass (orbit.pass_index "
-            f"{cfg.orbit.pass_index}: AOS to LOS is {p.los_s - p.aos_s:.1f} s); pre-compensation follows the "
-            f"satellite only while it is up: use --seconds <= {math.floor(p.los_s - p.aos_s)}, or "
+            f"{cfg.orbit.pass_index}: AOS to LOS is {p.duration_s:.1f} s); pre-compensation follows the "
+            f"satellite only while it is up: use --seconds <= {math.floor(p.duration_s)}, or "
             "orbit.enabled: false for a longer stream without the orbit"
         )
 

@@ -324,6 +324,9 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                                  n_rb_ul=n_rb, rar_tbs_bytes=rar_tbs // 8, msg4_tbs_bytes=msg4_tbs // 8,
                                  rar_ta_s=float(rar_ta_s))
     dl_itbs, dl_tbs = _tbs_for(_DL_SCH_BYTES, _RAR_PRBS, common=False)
+    if not 0 <= dl_data_i_mcs <= 28:
+        raise ValueError(f"dl_data_i_mcs must be an initial-transmission I_MCS 0..28 (TS 36.213 7.1.7.1), got "
+                         f"{dl_data_i_mcs}")
     data_tbs = tbs(mcs_to_itbs(dl_data_i_mcs)[0], _DL_DATA_PRBS)
     if dl_data_policy is not None and (ul_data_policy is not None or not connect):
         raise ValueError("dl_data_policy needs connect=True and no ul_data_policy (HARQ-ACK on PUSCH not modelled)")
@@ -634,8 +637,7 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
             enb.receive(PrachRx(k, dict(found)))
         if ("pusch", k) not in ul_done and round(u) - n_of(k0) + spf + pusch_reach <= got_end:
             ul_done.add(("pusch", k))
-            tc_of = {tc: (ev["occasion"], rapid) for _, what, ev in enb.log if what == "rar"
-                     for rapid, tc in zip(ev["rapids"], ev["tc_rntis"], strict=True)}
+            tc_of = rar_origins()
             for g in enb.listening(k):
                 # the Msg3 arrives where its preamble did, less the TA its RAR gave (the guess rar_ta_s). A
                 # frequency offset of one PRACH subcarrier moves a Zadoff-Chu peak by d_u lags: the preamble's
@@ -707,13 +709,16 @@ def run_ra_world(cfg, t_s: float, handsets: list[Handset] | None = None, seeds: 
                     results[name].harq_acks_heard.append((k, ack))
             gw.receive(HarqAckRx(k, rnti, ack))
 
+    def rar_origins() -> dict[int, tuple[int, int]]:
+        """TC-RNTI -> (PRACH occasion, preamble) of the speculative RAR MAC RAR that gave it (the gateway's log)."""
+        return {tc: (ev["occasion"], rapid) for _, what, ev in enb.log if what == "rar"
+                for rapid, tc in zip(ev["rapids"], ev["tc_rntis"], strict=True)}
+
     def expected_late_s(rnti: int, k: int) -> float:
         """Where the gateway expects a connected handset's PUSCH of UL subframe k, s after the UL reference: the
         TA its preamble showed it needs less the TA it was told: the RAR's, Msg4's command (applied on receipt,
         mac/ue_ra.py) and the later TA commands (applied 6 subframes after their DL subframe, TS 36.213 4.2.3)."""
-        tc_of = {tc: (ev["occasion"], rapid) for _, what, ev in enb.log if what == "rar"
-                 for rapid, tc in zip(ev["rapids"], ev["tc_rntis"], strict=True)}
-        occasion, rapid = tc_of[rnti]
+        occasion, rapid = rar_origins()[rnti]
         needed = detections.get(occasion, {}).get(rapid)
         if needed is None:
             return 0.0

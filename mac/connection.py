@@ -110,6 +110,10 @@ class ConnectionConfig:
     dl_tbs_bytes: int = 16
 
     def __post_init__(self) -> None:
+        for name in ("ul_i_mcs", "ul_data_i_mcs"):
+            if not 0 <= getattr(self, name) <= 28:
+                raise ValueError(f"{name} must be a new-data I_MCS 0..28 (29..31 carry only an RV, TS 36.213 8.6.1), "
+                                 f"got {getattr(self, name)}")
         if self.dl_data_policy not in (None, "keep_sending", "stop_and_wait"):
             raise ValueError(
                 f"dl_data_policy must be None, 'keep_sending' or 'stop_and_wait', got {self.dl_data_policy!r}")
@@ -470,11 +474,11 @@ class GatewayConnection:
             self._grant(k0 + j, conn, "srb")
 
     def _on_pusch(self, k: int, rx: PuschRx) -> None:
-        rnti, what, tx, grant = self._ul.pop((rx.subframe, rx.prb_start))
+        rnti, what, tx, _ = self._ul.pop((rx.subframe, rx.prb_start))
         conn = self.connections[rnti]
         conn.outstanding -= 1
         if what == "data":
-            self._on_data(k, conn, rx, tx, grant)
+            self._on_data(k, conn, rx, tx)
         if rx.pdu is None:
             self._event(k, "pusch_crc_failed", c_rnti=rnti, subframe=rx.subframe)
             if what == "srb" and conn.complete is None and tx < self.config.max_harq_tx:
@@ -503,7 +507,7 @@ class GatewayConnection:
         if conn.complete is None and conn.outstanding == 0:
             self._proactive_grants(k, conn)  # the handset was not ready yet: grant again
 
-    def _on_data(self, k: int, conn: _Connection, rx: PuschRx, tx: int, grant: PuschGrant) -> None:
+    def _on_data(self, k: int, conn: _Connection, rx: PuschRx, tx: int) -> None:
         """A full-buffer data PUSCH heard: count it; stop-and-wait frees its process or retransmits adaptively."""
         conn.data_tx += 1
         process = rx.subframe % HARQ_PROCESSES_UL

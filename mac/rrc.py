@@ -125,6 +125,14 @@ def decode_ul_dcch(data: bytes) -> dict:
     return _decode(_UL_DCCH, data, "UL-DCCH-Message")
 
 
+def _r8_ies(msg: dict, name: str) -> dict:
+    """The Rel-8 IEs of a message's criticalExtensions: c1 / `name`-r8 (ValueError for anything later)."""
+    kind, inner = msg["criticalExtensions"]
+    if kind != "c1" or inner[0] != f"{name}-r8":
+        raise ValueError(f"{name} critical extension {kind!r} is not c1/{name}-r8")
+    return inner[1]
+
+
 def _c1(decoded: dict, expected: str, name: str) -> Any:
     kind, inner = decoded["message"]
     if kind != "c1":
@@ -218,10 +226,7 @@ def rrc_connection_setup(transaction_id: int = 0, physical_config: bool = True, 
 def parse_rrc_connection_setup(data: bytes) -> RrcConnectionSetup:
     """The RRCConnectionSetup in a DL-CCCH SDU (ValueError for anything else)."""
     msg = _c1(decode_dl_ccch(data), "rrcConnectionSetup", "DL-CCCH")
-    kind, inner = msg["criticalExtensions"]
-    if kind != "c1" or inner[0] != "rrcConnectionSetup-r8":
-        raise ValueError(f"RRCConnectionSetup critical extension {kind!r} is not c1/r8")
-    rr = inner[1]["radioResourceConfigDedicated"]
+    rr = _r8_ies(msg, "rrcConnectionSetup")["radioResourceConfigDedicated"]
     srbs = rr.get("srb-ToAddModList", [])
     srb1_rlc = None
     for srb in srbs:
@@ -270,9 +275,6 @@ def rrc_connection_setup_complete(transaction_id: int, dedicated_info_nas: bytes
 def parse_rrc_connection_setup_complete(data: bytes) -> RrcConnectionSetupComplete:
     """The RRCConnectionSetupComplete in a UL-DCCH SDU (ValueError for anything else)."""
     msg = _c1(decode_ul_dcch(data), "rrcConnectionSetupComplete", "UL-DCCH")
-    kind, inner = msg["criticalExtensions"]
-    if kind != "c1" or inner[0] != "rrcConnectionSetupComplete-r8":
-        raise ValueError(f"RRCConnectionSetupComplete critical extension {kind!r} is not c1/r8")
-    ies = inner[1]
+    ies = _r8_ies(msg, "rrcConnectionSetupComplete")
     return RrcConnectionSetupComplete(msg["rrc-TransactionIdentifier"], ies["selectedPLMN-Identity"],
                                       bytes(ies["dedicatedInfoNAS"]))

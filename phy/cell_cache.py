@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import NamedTuple
 
-__all__ = ["CacheInfo", "CellCaches", "cell_cached"]
+__all__ = ["CacheInfo", "CellCaches", "cell_cached", "current_caches"]
 
 
 class CacheInfo(NamedTuple):
@@ -77,9 +77,6 @@ class CellCaches:
             return {n: self.info(n) for n in sorted(_MAXSIZE)}
         t = self._tables.get(name) or _Table()
         return CacheInfo(t.hits, t.misses, _MAXSIZE[name], len(t.entries))
-
-    def clear(self) -> None:
-        self._tables.clear()
 
 
 _DEFAULT = CellCaches()

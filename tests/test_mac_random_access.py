@@ -10,6 +10,7 @@ import math
 import random
 
 import pytest
+from scripted_rng import ScriptedRandom
 
 from gateway.config import load_config
 from gateway.prediction import PassPrediction
@@ -33,17 +34,6 @@ def round_trips():
         dl = pred.dl(t)
         out[name] = float((dl.delay_s + pred.ul(t + dl.delay_s).delay_s)[0])
     return out
-
-
-class _Scripted(random.Random):
-    """A random source whose first preamble choices are given (to make two handsets collide)."""
-
-    def __init__(self, seed, preambles):
-        super().__init__(seed)
-        self.preambles = list(preambles)
-
-    def randrange(self, *args):
-        return self.preambles.pop(0) if self.preambles else super().randrange(*args)
 
 
 def _run(rtt_s, mode, handsets, n=600, **kw):
@@ -70,7 +60,7 @@ def test_rel8_handset_alone_windows_ramping_and_giving_up():
 
 
 def test_rar_outside_window_or_for_another_preamble_is_ignored():
-    ue = UeRandomAccess(RachConfig(), SDU_A, _Scripted(0, [2, 2]))
+    ue = UeRandomAccess(RachConfig(), SDU_A, ScriptedRandom(0, [2, 2]))
     enb = GatewayRandomAccess(SpeculativeRaConfig(mode="causal"), late_sf=1)
     ue.uplink(1)  # preamble 2 in subframe 1, window 4..13
     enb._rar(14, 1, [2], {})  # a RAR for it, one subframe too late
@@ -113,8 +103,8 @@ def test_speculative_succeeds_everywhere_causal_only_where_the_window_allows(rou
 def test_two_handsets_same_preamble_same_occasion(round_trips):
     """Both get the same speculative RAR and send Msg3 on one grant; the stronger is decoded (capture), Msg4
     carries its identity: exactly one resolves, the other loses, backs off (BI 20 ms) and gets in later."""
-    a = UeRandomAccess(RachConfig(), SDU_A, _Scripted(1, [3]), name="a")
-    b = UeRandomAccess(RachConfig(), SDU_B, _Scripted(2, [3]), name="b")
+    a = UeRandomAccess(RachConfig(), SDU_A, ScriptedRandom(1, [3]), name="a")
+    b = UeRandomAccess(RachConfig(), SDU_B, ScriptedRandom(2, [3]), name="b")
     enb = _run(round_trips["2d"], "speculative", [RaHandset(a, 52e-6, rx_power_db=6.0), RaHandset(b, 140e-6)])
     (pa, _), = a.events("preamble")
     pb = [k for k, _ in b.events("preamble")]
@@ -188,8 +178,8 @@ def test_collision_without_capture_times_out_then_both_get_in(round_trips):
     """Equal power: no Msg3 decodes; the gateway (it heard the preamble) asks for maxHARQ-Msg3Tx - 1 adaptive
     retransmissions, each restarting the timer; after the last one both timers expire (64 subframes), both back
     off and both get in with new TC-RNTIs."""
-    a = UeRandomAccess(RachConfig(), SDU_A, _Scripted(1, [3]), name="a")
-    b = UeRandomAccess(RachConfig(), SDU_B, _Scripted(2, [3]), name="b")
+    a = UeRandomAccess(RachConfig(), SDU_A, ScriptedRandom(1, [3]), name="a")
+    b = UeRandomAccess(RachConfig(), SDU_B, ScriptedRandom(2, [3]), name="b")
     enb = _run(round_trips["2d"], "speculative", [RaHandset(a, 52e-6), RaHandset(b, 140e-6)])
     for ue in (a, b):
         msg3 = ue.events("msg3")

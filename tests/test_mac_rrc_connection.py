@@ -9,6 +9,7 @@ the beam-centre and beam-edge handsets at the highest elevation and at AOS (the 
 import random
 
 import pytest
+from scripted_rng import ScriptedRandom
 
 from gateway.cmd_feasibility import pass_feasibility
 from gateway.config import load_config
@@ -50,17 +51,6 @@ def the_pass():
     return out
 
 
-class _Scripted(random.Random):
-    """A random source whose first preamble choices are given (to make two handsets collide)."""
-
-    def __init__(self, seed, preambles):
-        super().__init__(seed)
-        self.preambles = list(preambles)
-
-    def randrange(self, *args):
-        return self.preambles.pop(0) if self.preambles else super().randrange(*args)
-
-
 def _gateway(round_trip_s, mode="speculative"):
     cfg = ConnectionConfig(ra=SpeculativeRaConfig(mode=mode, msg4_tbs_bytes=40))
     return GatewayConnection(cfg, late_sf=gateway_late_subframes(round_trip_s))
@@ -99,8 +89,8 @@ def test_two_handsets_same_preamble_same_occasion(the_pass):
     back in Msg4, that handset connects; the other sees a foreign identity, backs off, retries and connects
     later with another C-RNTI."""
     gw = _gateway(the_pass["2d"])
-    a = Handset(_Scripted(1, [2]), NAS, ta_needed_s=50e-6, rx_power_db=6.0, name="a")
-    b = Handset(_Scripted(2, [2]), NAS, ta_needed_s=120e-6, rx_power_db=0.0, name="b")
+    a = Handset(ScriptedRandom(1, [2]), NAS, ta_needed_s=50e-6, rx_power_db=6.0, name="a")
+    b = Handset(ScriptedRandom(2, [2]), NAS, ta_needed_s=120e-6, rx_power_db=0.0, name="b")
     run_connection([a, b], gw, 0, 1500)
     ra, rb = connection_report([a, b], gw)
     assert ra["preambles"][0] == rb["preambles"][0] and ra["rars"][0] == rb["rars"][0]
@@ -284,3 +274,45 @@ def test_full_buffer_dl_data_with_late_harq_feedback(the_pass, policy, fraction,
     assert c.dl_lost / (c.dl_delivered + c.dl_lost) == pytest.approx(residual, abs=0.002)
     assert c.dl_nack / c.dl_tx == pytest.approx(0.1, abs=0.02) and c.dl_dtx == 0
     assert len(h.dl_dtch_seq) == len(set(h.dl_dtch_seq)) >= c.dl_delivered
+
+
+def test_connection_config_refuses_what_it_cannot_grant():
+    with pytest.raises(ValueError, match="ul_data_i_mcs must be a new-data I_MCS"):
+        ConnectionConfig(ul_data_i_mcs=29)
+    with pytest.raises(ValueError, match="dl_data_policy must be"):
+        ConnectionConfig(dl_data_policy="greedy")
+    with pytest.raises(ValueError, match="no room for a 30-PRB grant"):
+        ConnectionConfig(ul_n_prb=30)
+
+
+
+def test_a_nack_read_on_phich_makes_a_non_adaptive_retransmission(the_pass):
+    """TS 36.321 5.4.2.2: the gateway always sends ACK, but a handset that reads NACK for its PUSCH of n sends the
+    same TB again in n + 8 on the same grant (a DCI 0 for that subframe would take precedence); ACK changes
+    nothing."""
+    gw = _gateway(the_pass["2d"])
+    h = Handset(random.Random(1), NAS, ta_needed_s=30e-6, name="a")
+    sent: dict[int, UlschTx] = {}
+    uplink = h.uplink
+
+    def recording(k):
+        out = uplink(k)
+        for tx in out:
+            if isinstance(tx, UlschTx):
+                sent[k] = tx
+        return out
+
+    h.uplink = recording
+    k = 0
+    while h.complete_sent_subframe is None:
+        run_connection([h], gw, k, 1, stop_when_done=False)
+        k += 1
+        assert k < 400
+    n = h.complete_sent_subframe
+    run_connection([h], gw, k, n + 5 - k, stop_when_done=False)  # up to DL n + 4, where PHICH of n is read
+    h.phich(n + 4, False)
+    h.phich(n + 5, True)
+    run_connection([h], gw, n + 5, 8, stop_when_done=False)
+    assert h.non_adaptive_retx == [n + 8]
+    assert sent[n + 8].pdu == sent[n].pdu and sent[n + 8].grant == sent[n].grant and sent[n + 8].harq_tx == 2
+    assert n + 9 not in sent  # the ACKed PUSCH of n + 1 is not sent again
