@@ -28,13 +28,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Ray for `transmit --beams --cluster ray` and its test (make validate): ~240 MB, so not part of make test
+$(VENV)/.installed-cluster: $(STAMP)
+	$(PY) -m pip install -q -e '.[cluster]'
+	@touch $@
+
 run: $(STAMP)
 	$(PY) -m gateway run --config $(CONFIG)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" -n 2 --timeout=600
 
-validate: $(STAMP)
+validate: $(STAMP) $(VENV)/.installed-cluster
 	$(PY) -m pytest -q -m slow -s -n 2 --timeout=3600
 
 bench: $(STAMP)

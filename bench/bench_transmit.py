@@ -60,8 +60,9 @@ def _rss_tree_mib(pid: int) -> float:
     return total_kib / 1024
 
 
-def run_transmit(mhz: str, seconds: float, pipeline: bool, orbit: bool = True) -> dict:
-    """One `transmit` subprocess into a sink here; the figures of the module docstring."""
+def run_transmit(mhz: str, seconds: float, pipeline: bool, orbit: bool = True, workers: int | None = None) -> dict:
+    """One `transmit` subprocess into a sink here (`workers`: --enodeb-workers); the figures of the module
+    docstring."""
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PULL)
     sock.setsockopt(zmq.RCVHWM, 1000)
@@ -71,6 +72,8 @@ def run_transmit(mhz: str, seconds: float, pipeline: bool, orbit: bool = True) -
         profile = _profile(Path(tmp), N_RB[mhz], endpoint, orbit)
         cmd = [sys.executable, "-m", "gateway", "transmit", "--config", str(profile), "--seconds", str(seconds),
                "--pipeline" if pipeline else "--no-pipeline"]
+        if workers is not None:
+            cmd += ["--enodeb-workers", str(workers)]
         t_start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         n_next, t_first, rss_first, rss_end, t_last, fs = 0, None, 0.0, None, None, 0.0

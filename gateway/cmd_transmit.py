@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run the eNodeB in a worker process feeding pre-compensation + radio here (default: on with "
         ">= 2 cores); --no-pipeline: one process",
     )
+    p.add_argument(
+        "--enodeb-workers", type=int, default=None, metavar="N",
+        help="eNodeB worker processes of the pipeline, building the subframes in turn (default: cores - 1, at least 1)",
+    )
     from gateway.beams import add_arguments
 
     add_arguments(p)  # --beams N and its options (gateway/beams.py)
@@ -115,9 +119,21 @@ def transmit(args: argparse.Namespace) -> int:
     num = numerology(cfg.cell.n_rb_dl)
     pipeline = default_pipeline() if getattr(args, "pipeline", None) is None else args.pipeline
     n_subframes = max(1, round(args.seconds * 1000))
-    with downlink_source(cfg, n_subframes, pipeline=pipeline) as blocks:
+    workers = getattr(args, "enodeb_workers", None)
+    if workers is not None and workers < 1:
+        raise UserError(f"--enodeb-workers {workers}: the pipeline needs at least 1 eNodeB worker")
+    with downlink_source(cfg, n_subframes, pipeline=pipeline, workers=workers) as blocks:
         # with the pipeline the eNodeB worker starts up while this process predicts the pass
         return _transmit(args, cfg, num, blocks, pipeline, n_subframes)
+
+
+def _pipeline_text(pipeline: bool, workers: int | None) -> str:
+    if not pipeline:
+        return "one process"
+    from gateway.pipeline import default_workers
+
+    n = default_workers() if workers is None else workers
+    return f"pipelined ({n} eNodeB worker process{'es' if n > 1 else ''})"
 
 
 def _transmit(args, cfg: Config, num, blocks, pipeline: bool, n_subframes: int) -> int:
@@ -130,7 +146,7 @@ def _transmit(args, cfg: Config, num, blocks, pipeline: bool, n_subframes: int) 
     print(
         f"soragate transmit: profile '{cfg.name}', radio '{cfg.radio.driver}', {fs / 1e6:.2f} Msps at "
         f"{cfg.cell.dl_frequency_hz / 1e6:.1f} MHz, {n_subframes} ms, "
-        f"{'pipelined (eNodeB in a worker process)' if pipeline else 'one process'}\n  pre-compensation: {comp_text}",
+        f"{_pipeline_text(pipeline, getattr(args, 'enodeb_workers', None))}\n  pre-compensation: {comp_text}",
         flush=True,
     )
     radio = open_radio(cfg.radio, sample_rate_hz=fs, center_frequency_hz=cfg.cell.dl_frequency_hz)

@@ -299,15 +299,18 @@ class Compensator:
         i0 = bisect.bisect_right(cuts, a0)
         bounds = [a0, *cuts[i0:bisect.bisect_right(cuts, a1)], a1 + 1]
         k_run = par["k"][cuts[i0 - 1] if i0 else 0]  # integer delay of the run holding a0
-        item = g.itemsize
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             k_run = par["k"].get(a, k_run)
             start = (c0 + a) * _MS + k_run + _T0 - self._base  # buffer index of the first input read
             if start < 0:
                 raise ValueError("negative delay: the track gives tau < 0 (check the track function)")
-            src = np.ndarray((_MS + _NT - 1, b - a), dtype=np.complex64, buffer=self._buf, offset=start * item,
-                             strides=(item, _MS * item))
-            np.copyto(g[:, a - a0:b - a0], src)
+            # rows 0..M-1: the run's samples, one sub-chunk per column (one transposing copy); rows M.. of a
+            # column are the first NT-1 rows of the next column (same run), the last column's read directly
+            stop = start + (b - a) * _MS
+            ga, gb = a - a0, b - a0
+            np.copyto(g[:_MS, ga:gb], self._buf[start:stop].reshape(b - a, _MS).T)
+            np.copyto(g[_MS:, ga:gb - 1], g[:_NT - 1, ga + 1:gb])
+            g[_MS:, gb - 1] = self._buf[stop:stop + _NT - 1]
         w2 = par["w2"][:, a0:a1 + 1].view(np.float32)  # (NT, 2 nc)
         gr = g.view(np.float32)  # (M + NT - 1, 2 nc), re/im interleaved
         win = np.ndarray((_NT, _MS, 2 * nc), dtype=np.float32, buffer=self._g,

@@ -28,12 +28,14 @@ _HEADER = 3  # int64 per slot: sequence, sample counter n, sample count
 
 class SubframeRing:
     """n_slots slots of slot_samples complex64 in one shared-memory block, created by the consumer
-    before it starts the producer (fork or spawn context `ctx`: semaphores come from it)."""
+    before it starts the producer (fork or spawn context `ctx`: semaphores come from it). The sequence
+    numbers the producer puts advance by `stride` (one of `stride` producers interleaving a stream):
+    sequence s goes to slot (s // stride) mod n_slots."""
 
-    def __init__(self, n_slots: int, slot_samples: int, ctx):
-        if n_slots < 1 or slot_samples < 1:
-            raise ValueError(f"need n_slots >= 1 and slot_samples >= 1, got {n_slots}, {slot_samples}")
-        self.n_slots, self.slot_samples = int(n_slots), int(slot_samples)
+    def __init__(self, n_slots: int, slot_samples: int, ctx, stride: int = 1):
+        if n_slots < 1 or slot_samples < 1 or stride < 1:
+            raise ValueError(f"need n_slots, slot_samples and stride >= 1, got {n_slots}, {slot_samples}, {stride}")
+        self.n_slots, self.slot_samples, self.stride = int(n_slots), int(slot_samples), int(stride)
         self._ctx = ctx
         size = self.n_slots * (self.slot_samples * 8 + _HEADER * 8)
         self._shm = None
@@ -61,36 +63,36 @@ class SubframeRing:
     def __getstate__(self):
         if self._shm is None:
             raise TypeError("a ring made for a fork context is inherited, not pickled")
-        return {"n_slots": self.n_slots, "slot_samples": self.slot_samples, "name": self._shm.name,
-                "free": self.free, "filled": self.filled}
+        return {"n_slots": self.n_slots, "slot_samples": self.slot_samples, "stride": self.stride,
+                "name": self._shm.name, "free": self.free, "filled": self.filled}
 
     def __setstate__(self, state):
-        self.n_slots, self.slot_samples = state["n_slots"], state["slot_samples"]
+        self.n_slots, self.slot_samples, self.stride = state["n_slots"], state["slot_samples"], state["stride"]
         self.free, self.filled = state["free"], state["filled"]
         self._shm = shared_memory.SharedMemory(name=state["name"])
         self._buf = self._shm.buf
         self._owner = False  # the consumer unlinks it (the spawned child shares its resource tracker)
 
     def put(self, sequence: int, n: int, samples: np.ndarray, timeout_s: float) -> None:
-        """Producer: copy `samples` (at most slot_samples) into slot sequence mod n_slots, tagged with
+        """Producer: copy `samples` (at most slot_samples) into sequence's slot (class docstring), tagged with
         its sample counter n; waits up to timeout_s for a free slot (TimeoutError: the consumer is gone)."""
         if samples.size > self.slot_samples:
             raise ValueError(f"{samples.size} samples do not fit a slot of {self.slot_samples}")
         if not self.free.acquire(timeout=timeout_s):
             raise TimeoutError(f"no free slot for {timeout_s:g} s: the consumer stopped taking subframes")
         iq, header = self._views()
-        slot = sequence % self.n_slots
+        slot = (sequence // self.stride) % self.n_slots
         iq[slot, :samples.size] = samples
         header[slot] = (sequence, n, samples.size)
         self.filled.release()
 
     def take(self, sequence: int, timeout_s: float) -> tuple[int, int, np.ndarray] | None:
-        """Consumer: (sequence and sample counter the producer wrote, a copy of the samples) of slot
-        sequence mod n_slots, or None when nothing arrived within timeout_s."""
+        """Consumer: (sequence and sample counter the producer wrote, a copy of the samples) of sequence's
+        slot, or None when nothing arrived within timeout_s."""
         if not self.filled.acquire(timeout=timeout_s):
             return None
         iq, header = self._views()
-        slot = sequence % self.n_slots
+        slot = (sequence // self.stride) % self.n_slots
         seq_written, n, count = (int(v) for v in header[slot])
         x = iq[slot, :count].copy()
         self.free.release()

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from phy.cell import DlCell
 from phy.channels.pdsch import pdsch_re_indices
 from phy.channels.phich import phich_index
 from phy.dci import Dci1, Dci1A, Dci1C
@@ -241,8 +242,11 @@ class DlScheduler:
     _si_cache: dict = field(default_factory=dict, repr=False)
     _hi_pending: dict = field(default_factory=dict, repr=False)  # absolute subframe -> {(grp, seq): (PhichTx, rnti)}
     _last_scheduled: int | None = field(default=None, repr=False)  # absolute subframe of the last schedule()
+    # the cell as phy sees it (its n_ctrl_symbols, control_regs), made once: CellConfig derives it per access
+    _phy_cell: DlCell = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._phy_cell = self.cell.dl_cell()
         if self.rng is None:
             self.rng = np.random.default_rng(self.config.seed)
         if self.si_dci_format not in ("1A", "1C"):
@@ -356,7 +360,7 @@ class DlScheduler:
     def schedule(self, sfn: int, subframe: int) -> TtiPlan:
         """The downlink of (sfn, subframe): SI first, then reserved slots, then user data."""
         n_rb = int(self.cell.n_rb_dl)
-        n_cce = control_regs(self.cell, subframe).n_cce
+        n_cce = control_regs(self._phy_cell, subframe).n_cce
         prb_used = np.zeros(n_rb, dtype=bool)
         cce_used = np.zeros(n_cce, dtype=bool)
         assignments: list[DlAssignment] = []
@@ -427,7 +431,7 @@ class DlScheduler:
 
     def _user_assignment(self, rnti: int, prbs: np.ndarray, subframe: int, cand: Candidate):
         n_rb = int(self.cell.n_rb_dl)
-        c = self.cell
+        c = self._phy_cell
         g_re = _n_pdsch_re_of(n_rb, int(c.pci), int(c.n_ports), int(c.n_ctrl_symbols), subframe, prbs.tobytes())
         mcs = self.config.user_mcs
         while True:  # effective code rate <= 0.93 (TS 36.213 7.1.7)

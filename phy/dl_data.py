@@ -135,6 +135,8 @@ def _check_disjoint(grants: Sequence[tuple[PdschGrant, np.ndarray]], n_rb: int) 
     """ValueError when two PDSCH allocations share a PRB in the same slot. Every PRB of every slot holds
     PDSCH REs (TS 36.211 6.3.5: at most 4 control symbols; PSS/SSS/PBCH leave symbols 4 and 11..13
     free), so this is the RE overlap check, done on the (2, n_rb) PRB occupancy."""
+    if len(grants) < 2:  # a lone allocation overlaps nothing (most subframes: one user, no SI)
+        return
     used = np.zeros((2, n_rb), dtype=bool)
     for grant, _ in grants:
         if used[0, grant.prbs[0]].any() or used[1, grant.prbs[1]].any():

@@ -28,7 +28,7 @@ def _profile(tmp_path, hw_configs_dir, name, **cell):
     return path
 
 
-def _transmit(profile, n_ms: int, flag: str) -> np.ndarray:
+def _transmit(profile, n_ms: int, *flags: str) -> np.ndarray:
     """Run `transmit` to a zmq sink in this test; every sample of the n_ms, timestamps continuous from 0."""
     cfg = load_config(profile)
     num = numerology(cfg.cell.n_rb_dl)
@@ -39,7 +39,7 @@ def _transmit(profile, n_ms: int, flag: str) -> np.ndarray:
     data["radio"] = {"driver": "zmq", "zmq": {"tx_address": ">" + endpoint, "timeout_s": 20.0}}
     profile.write_text(yaml.safe_dump(data))
     try:
-        assert main(["transmit", "--config", str(profile), "--seconds", str(n_ms / 1000), flag]) == 0
+        assert main(["transmit", "--config", str(profile), "--seconds", str(n_ms / 1000), *flags]) == 0
         total, blocks, n = n_ms * num.samples_per_subframe, [], 0
         while n < total:
             b = sink.rx(total - n, timeout_s=5.0)
@@ -58,11 +58,19 @@ def test_pipelined_transmit_with_precomp_both_equals_one_process(tmp_path, hw_co
     profile = _profile(tmp_path, hw_configs_dir, "both")
     one = _transmit(profile, 25, "--no-pipeline")
     assert "one process" in capsys.readouterr().out
-    two = _transmit(profile, 25, "--pipeline")
+    two = _transmit(profile, 25, "--pipeline", "--enodeb-workers", "1")
     out = capsys.readouterr().out
-    assert "pipelined" in out and "WARNING" not in out
+    assert "pipelined (1 eNodeB worker process)" in out and "WARNING" not in out
     assert np.any(one != 0)
     np.testing.assert_array_equal(two, one)  # bit for bit: cf32 on the wire carries the floats exactly
+    three = _transmit(profile, 25, "--pipeline", "--enodeb-workers", "2")  # subframes built in turn
+    assert "pipelined (2 eNodeB worker processes)" in capsys.readouterr().out
+    np.testing.assert_array_equal(three, one)
+
+
+def test_transmit_refuses_zero_enodeb_workers(hw_configs_dir, capsys):
+    assert main(["transmit", "--config", str(hw_configs_dir / "loopback.yaml"), "--enodeb-workers", "0"]) == 2
+    assert "--enodeb-workers 0: the pipeline needs at least 1 eNodeB worker" in capsys.readouterr().err
 
 
 def test_pipelined_source_is_sample_exact_with_two_ports(hw_configs_dir):
@@ -72,23 +80,24 @@ def test_pipelined_source_is_sample_exact_with_two_ports(hw_configs_dir):
     cfg = replace(cfg, cell=replace(cfg.cell, n_rb_dl=6, n_ports=2))
     with downlink_source(cfg, 30, pipeline=False) as blocks:
         ref = list(blocks)
-    with downlink_source(cfg, 30, pipeline=True) as blocks:
-        got = list(blocks)
-    assert [n for n, _ in got] == [n for n, _ in ref] == [k * 1920 for k in range(30)]
-    for (_, a), (_, b) in zip(got, ref, strict=True):
-        np.testing.assert_array_equal(a, b)
+    for workers in (1, 2, 3):  # one worker, or several building the subframes in turn
+        with downlink_source(cfg, 30, pipeline=True, workers=workers) as blocks:
+            got = list(blocks)
+        assert [n for n, _ in got] == [n for n, _ in ref] == [k * 1920 for k in range(30)]
+        for (_, a), (_, b) in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_a_failing_worker_stops_the_stream_with_its_error(hw_configs_dir, monkeypatch):
     cfg = load_config(hw_configs_dir / "loopback.yaml")
 
-    def broken(cfg, n_subframes, k_first=0):
+    def broken(cfg, n_subframes, k_first=0, stride=1):
         yield 0, np.zeros(numerology(cfg.cell.n_rb_dl).samples_per_subframe, np.complex64)
         raise ValueError("scheduler exploded")
 
     monkeypatch.setattr(pipeline_mod, "_in_process", broken)
     with pytest.raises(RuntimeError, match="(?s)no subframe 1 .*scheduler exploded"):
-        with downlink_source(cfg, 5, pipeline=True) as blocks:
+        with downlink_source(cfg, 5, pipeline=True, workers=1) as blocks:
             list(blocks)
 
 
@@ -96,13 +105,13 @@ def test_a_gap_at_the_stage_boundary_is_refused(hw_configs_dir, monkeypatch):
     cfg = load_config(hw_configs_dir / "loopback.yaml")
     spsf = numerology(cfg.cell.n_rb_dl).samples_per_subframe
 
-    def skipping(cfg, n_subframes, k_first=0):
+    def skipping(cfg, n_subframes, k_first=0, stride=1):
         for k in (0, 2):  # subframe 1 never sent
             yield k * spsf, np.ones(spsf, np.complex64)
 
     monkeypatch.setattr(pipeline_mod, "_in_process", skipping)
     with pytest.raises(RuntimeError, match="starts at sample n=15360 where n=7680 was due"):
-        with downlink_source(cfg, 3, pipeline=True) as blocks:
+        with downlink_source(cfg, 3, pipeline=True, workers=1) as blocks:
             list(blocks)
 
 
@@ -116,19 +125,21 @@ def test_a_killed_worker_is_restarted_and_the_stream_resumes_sample_exact(hw_con
     original = pipeline_mod._in_process
     marker = tmp_path / "killed_once"
 
-    def dies_once(cfg, n_subframes, k_first=0):
-        for n, x in original(cfg, n_subframes, k_first):
+    def dies_once(cfg, n_subframes, k_first=0, stride=1):
+        for n, x in original(cfg, n_subframes, k_first, stride):
             if n == 23 * 1920 and not marker.exists():  # the first worker dies before sending subframe 23
                 marker.write_text("x")
                 os._exit(9)
             yield n, x
 
     monkeypatch.setattr(pipeline_mod, "_in_process", dies_once)
-    with downlink_source(cfg, 40, pipeline=True) as blocks:
-        got = list(blocks)
-    assert marker.exists()
-    assert [n for n, _ in got] == [k * 1920 for k in range(40)]  # no gap, no duplicate across the restart
-    np.testing.assert_array_equal(np.concatenate([x for _, x in got]), ref)
+    for workers in (1, 2):  # with 2, worker 1 (odd subframes) dies while worker 0 goes on
+        marker.unlink(missing_ok=True)
+        with downlink_source(cfg, 40, pipeline=True, workers=workers) as blocks:
+            got = list(blocks)
+        assert marker.exists()
+        assert [n for n, _ in got] == [k * 1920 for k in range(40)]  # no gap, no duplicate across the restart
+        np.testing.assert_array_equal(np.concatenate([x for _, x in got]), ref)
 
 
 def test_antenna_subframe_is_the_sum_of_the_ports_ofdm_signals(hw_configs_dir):

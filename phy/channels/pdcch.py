@@ -127,6 +127,17 @@ def quadruplet_permutation(n_reg: int, n_id_cell: int) -> np.ndarray:
     return perm
 
 
+@lru_cache(maxsize=256)
+def _symbol_permutation(n_reg: int, n_id_cell: int) -> np.ndarray:
+    """(4 n_reg,) intp: RE j of the PDCCH REGs (6.8.5 order, 4 per REG) carries symbol idx[j] of the
+    precoded block, i.e. symbol 4 perm[j // 4] + j mod 4 of quadruplet_permutation (TS 36.211 6.8.5):
+    one 1-D take per port instead of a fancy index over the middle axis of (n_ports, n_reg, 4)."""
+    perm = quadruplet_permutation(n_reg, n_id_cell)
+    idx = (perm[:, None] * 4 + np.arange(4)).reshape(-1).astype(np.intp)
+    idx.setflags(write=False)
+    return idx
+
+
 def _symbols_per_port(bits: np.ndarray, used: np.ndarray, n_ports: int) -> np.ndarray:
     """Scrambled block -> QPSK -> precoding: (n_ports, 4 n_reg) complex64, NIL symbols 0."""
     d = modulate(bits, 2)
@@ -151,10 +162,8 @@ def pdcch_map(
     bits, used = pdcch_multiplex(pdcchs, n_reg)
     c = gold_sequence_cached(pdcch_c_init(n_id_cell, subframe), bits.size)
     y = _symbols_per_port(bits ^ c, used, n_ports)  # (n_ports, 4 n_reg)
-    quads = y.reshape(n_ports, n_reg, 4)
-    perm = quadruplet_permutation(n_reg, n_id_cell)
     l_re, k_re = regs.pdcch_re()
-    put_res(grid, l_re * grid.shape[2] + k_re, quads[:, perm, :].reshape(n_ports, -1))
+    put_res(grid, l_re * grid.shape[2] + k_re, y.take(_symbol_permutation(n_reg, n_id_cell), axis=1))
 
 
 def pdcch_llr(
