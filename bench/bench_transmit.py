@@ -1,7 +1,8 @@
 """The whole `python -m gateway transmit` process, as a user runs it, into a ZeroMQ sink (issue 13).
 
 For 5, 10 and 20 MHz cells with 2 ports, MCS 28 full buffer, the orbit on and pre-compensation `both`
-(the loopback profile's pass), with and without `--pipeline`: the command runs as a subprocess whose
+(the loopback profile's pass), with and without `--pipeline` (pipeline column: eNodeB workers, "w"; the last
+row runs 2 of them at the widest band): the command runs as a subprocess whose
 zmq radio pushes to a PULL socket here. The sink reads only the IQ frame headers (radio_drivers.iqframe)
 and checks that the timestamps are continuous from 0 (no gap, no duplicate).
 
@@ -132,14 +133,17 @@ def main() -> None:
     print(f"`transmit`, 2 ports, MCS 28 full buffer, pre-compensation both, {seconds:g} s of signal, zmq sink")
     print(f"{'MHz':>4} {'orbit':>5} {'pipeline':>8} {'RTF':>6} {'first s':>8} {'RSS first':>10} {'RSS 90%':>8} "
           f"{'load':>5}")
-    runs = [(mhz, True, pipe) for mhz in bands for pipe in (False, True)]
-    runs += [(bands[-1], False, False), (bands[-1], False, True)]  # without the orbit
-    for mhz, orbit, pipe in runs:
-        r = run_transmit(mhz, seconds, pipe, orbit)
-        print(f"{mhz:>4} {'on' if orbit else 'off':>5} {'yes' if pipe else 'no':>8} {r['rtf']:6.2f} "
+    runs = [(mhz, True, pipe, None) for mhz in bands for pipe in (False, True)]
+    runs += [(bands[-1], False, False, None), (bands[-1], False, True, None)]  # without the orbit
+    runs += [(bands[-1], True, True, 2)]  # two eNodeB workers building the subframes in turn
+    from gateway.pipeline import default_workers
+
+    for mhz, orbit, pipe, workers in runs:
+        r = run_transmit(mhz, seconds, pipe, orbit, workers)
+        mode = f"{workers or default_workers()} w" if pipe else "no"
+        print(f"{mhz:>4} {'on' if orbit else 'off':>5} {mode:>8} {r['rtf']:6.2f} "
               f"{r['first_s']:8.2f} {r['rss_first_mib']:8.0f}MB {r['rss_end_mib']:6.0f}MB {os.getloadavg()[0]:5.2f}",
               flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -16,9 +16,9 @@ import math
 import os
 import time
 
-from gateway.cli_args import UserError, positive_seconds
+from gateway.cli_args import UserError, positive_int, positive_seconds
 from gateway.config import Config, ConfigError, load_config
-from gateway.pipeline import default_pipeline, downlink_source
+from gateway.pipeline import default_pipeline, default_workers, downlink_source
 from phy.numerology import numerology
 
 DEFAULT_CONFIG = "hw_configs/loopback.yaml"
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ">= 2 cores); --no-pipeline: one process",
     )
     p.add_argument(
-        "--enodeb-workers", type=int, default=None, metavar="N",
+        "--enodeb-workers", type=positive_int, default=None, metavar="N",
         help="eNodeB worker processes of the pipeline, building the subframes in turn (default: cores - 1, at least 1)",
     )
     from gateway.beams import add_arguments
@@ -120,33 +120,28 @@ def transmit(args: argparse.Namespace) -> int:
     pipeline = default_pipeline() if getattr(args, "pipeline", None) is None else args.pipeline
     n_subframes = max(1, round(args.seconds * 1000))
     workers = getattr(args, "enodeb_workers", None)
-    if workers is not None and workers < 1:
-        raise UserError(f"--enodeb-workers {workers}: the pipeline needs at least 1 eNodeB worker")
-    with downlink_source(cfg, n_subframes, pipeline=pipeline, workers=workers) as blocks:
-        # with the pipeline the eNodeB worker starts up while this process predicts the pass
-        return _transmit(args, cfg, num, blocks, pipeline, n_subframes)
+    if workers is not None and not pipeline:
+        raise UserError(f"--enodeb-workers {workers} needs the pipeline, which is off (--no-pipeline, or one core): "
+                        "add --pipeline or drop --enodeb-workers")
+    workers = min(default_workers() if workers is None else workers, n_subframes) if pipeline else 0
+    with downlink_source(cfg, n_subframes, pipeline=pipeline, workers=workers or None) as blocks:
+        # with the pipeline the eNodeB workers start up while this process predicts the pass
+        return _transmit(args, cfg, num, blocks, workers, n_subframes)
 
 
-def _pipeline_text(pipeline: bool, workers: int | None) -> str:
-    if not pipeline:
-        return "one process"
-    from gateway.pipeline import default_workers
-
-    n = default_workers() if workers is None else workers
-    return f"pipelined ({n} eNodeB worker process{'es' if n > 1 else ''})"
-
-
-def _transmit(args, cfg: Config, num, blocks, pipeline: bool, n_subframes: int) -> int:
+def _transmit(args, cfg: Config, num, blocks, workers: int, n_subframes: int) -> int:
+    """The transmit loop; workers: eNodeB worker processes (0: the eNodeB runs here)."""
     # the drivers are imported here, once the eNodeB worker is started (it imports in parallel)
     from radio_drivers import LoopbackRadio, open_radio
     from radio_drivers.zmq_srsran import UplinkDrain
 
     fs = num.sample_rate_hz
     comp, n_aos, comp_text = dl_precompensator(cfg, fs, n_subframes / 1000)
+    mode = f"pipelined ({workers} eNodeB worker process{'es' if workers > 1 else ''})" if workers else "one process"
     print(
         f"soragate transmit: profile '{cfg.name}', radio '{cfg.radio.driver}', {fs / 1e6:.2f} Msps at "
         f"{cfg.cell.dl_frequency_hz / 1e6:.1f} MHz, {n_subframes} ms, "
-        f"{_pipeline_text(pipeline, getattr(args, 'enodeb_workers', None))}\n  pre-compensation: {comp_text}",
+        f"{mode}\n  pre-compensation: {comp_text}",
         flush=True,
     )
     radio = open_radio(cfg.radio, sample_rate_hz=fs, center_frequency_hz=cfg.cell.dl_frequency_hz)

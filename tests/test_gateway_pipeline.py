@@ -68,9 +68,13 @@ def test_pipelined_transmit_with_precomp_both_equals_one_process(tmp_path, hw_co
     np.testing.assert_array_equal(three, one)
 
 
-def test_transmit_refuses_zero_enodeb_workers(hw_configs_dir, capsys):
-    assert main(["transmit", "--config", str(hw_configs_dir / "loopback.yaml"), "--enodeb-workers", "0"]) == 2
-    assert "--enodeb-workers 0: the pipeline needs at least 1 eNodeB worker" in capsys.readouterr().err
+def test_transmit_refuses_enodeb_workers_it_cannot_use(hw_configs_dir, capsys):
+    profile = str(hw_configs_dir / "loopback.yaml")
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error
+        main(["transmit", "--config", profile, "--enodeb-workers", "0"])
+    assert exc.value.code == 2 and "--enodeb-workers: '0': give a whole number >= 1" in capsys.readouterr().err
+    assert main(["transmit", "--config", profile, "--no-pipeline", "--enodeb-workers", "2"]) == 2
+    assert "--enodeb-workers 2 needs the pipeline, which is off" in capsys.readouterr().err
 
 
 def test_pipelined_source_is_sample_exact_with_two_ports(hw_configs_dir):
